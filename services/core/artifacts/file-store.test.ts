@@ -154,3 +154,24 @@ test('storeFor / resolveStore / ArtifactRouter route by URI', async () => {
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('artifact errors are DomainErrors with gRPC-mappable codes', async () => {
+  const { DomainError, NotFound, InvalidArgument } = await import('../errors.js');
+  const root = await tmp();
+  try {
+    const store = new FileArtifactStore(root);
+    const ref = await store.put(Buffer.from('x'));
+    await store.delete(ref);
+    const err = await store.get(ref).catch((e: unknown) => e);
+    assert.ok(err instanceof NotFound && err instanceof DomainError);
+    assert.equal((err as InstanceType<typeof NotFound>).code, 'NOT_FOUND');
+    const bad = await storeFor('s3://b').catch((e: unknown) => e);
+    assert.ok(bad instanceof InvalidArgument);
+    const integ = new IntegrityError('file:///x', 'a', 'b');
+    assert.ok(integ instanceof DomainError);
+    assert.equal(integ.code, 'DATA_LOSS');
+    assert.equal(integ.name, 'IntegrityError');
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

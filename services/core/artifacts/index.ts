@@ -1,5 +1,5 @@
 export * from './types.js';
-export * from './errors.js';
+export { IntegrityError, ArtifactNotFoundError, InvalidArtifactRefError } from './errors.js';
 export { writeFileAtomic, tempPathFor, fsyncDir, type AtomicSource, type AtomicWriteOptions } from './atomic.js';
 export { sha256Hex, hashFile, verifyBytes, verifyingTransform, isSha256Hex } from './hashing.js';
 export { FileArtifactStore, filePathFromUri } from './file-store.js';
