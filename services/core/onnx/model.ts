@@ -122,10 +122,24 @@ export function tensorPayloadBytes(t: TensorProto): number {
   }
 }
 
+type TypedField = 'floatData' | 'int64Data' | 'doubleData' | 'int32Data';
+
+/** Raw little-endian bytes for a tensor stored in a typed repeated field (external data needs raw bytes). */
+function typedFieldsToRaw(t: TensorProto): { raw: Uint8Array; field: TypedField } | undefined {
+  if (t.rawData && t.rawData.length) return undefined;
+  const dt = t.dataType as number;
+  if (t.floatData.length && (dt === 1)) return { raw: new Uint8Array(Float32Array.from(t.floatData).buffer), field: 'floatData' };
+  if (t.doubleData.length && dt === 11) return { raw: new Uint8Array(Float64Array.from(t.doubleData).buffer), field: 'doubleData' };
+  if (t.int64Data.length && dt === 7) return { raw: new Uint8Array(BigInt64Array.from(t.int64Data.map((v) => BigInt(v))).buffer), field: 'int64Data' };
+  if (t.int32Data.length && dt === 6) return { raw: new Uint8Array(Int32Array.from(t.int32Data).buffer), field: 'int32Data' };
+  return undefined;
+}
+
 export interface SaveOptions {
   /** true: every tensor's raw data goes to `<file name>_data`; 'auto' (default): only when the model exceeds 2 GiB. */
   externalData?: boolean | 'auto';
-  /** Tensors smaller than this stay inline when writing external data (default 0: all go out). */
+  /** Tensors smaller than this stay inline when writing external data (default 1024 bytes, as onnx's
+   *  own default: onnxruntime cannot infer shapes from shape tensors held outside the model). */
   sizeThreshold?: number;
 }
 
@@ -150,14 +164,17 @@ export function saveModel(model: ModelProto, file: string, opts: SaveOptions = {
     return { external: false, bytes: bytes.length };
   }
   const location = `${path.basename(file)}_data`;
-  const threshold = opts.sizeThreshold ?? 0;
+  const threshold = opts.sizeThreshold ?? 1024;
   const chunks: Uint8Array[] = [];
   const restore: Array<() => void> = [];
   let offset = 0;
   try {
     for (const t of allTensors(graph)) {
-      if (isExternal(t) || !t.rawData || t.rawData.length === 0 || t.rawData.length < threshold) continue;
-      const raw = t.rawData;
+      if (isExternal(t)) continue;
+      const typed = typedFieldsToRaw(t);
+      if (!typed && (!t.rawData || t.rawData.length === 0)) continue;
+      const raw = typed ? typed.raw : t.rawData;
+      if (raw.length < threshold) continue;
       // Align each tensor to 4 KiB so that readers can memory-map it.
       const pad = (4096 - (offset % 4096)) % 4096;
       if (pad) chunks.push(new Uint8Array(pad));
@@ -169,14 +186,16 @@ export function saveModel(model: ModelProto, file: string, opts: SaveOptions = {
         onnx.StringStringEntryProto.create({ key: 'length', value: String(raw.length) }),
       ];
       offset += raw.length;
-      const prevLoc = t.dataLocation;
+      const prev = { rawData: t.rawData, dataLocation: t.dataLocation, field: typed?.field, values: typed ? t[typed.field] : undefined };
       t.rawData = new Uint8Array(0);
+      if (typed) t[typed.field] = [];
       t.externalData = entry;
       t.dataLocation = DATA_LOCATION_EXTERNAL;
       restore.push(() => {
-        t.rawData = raw;
+        t.rawData = prev.rawData;
+        if (prev.field) t[prev.field] = prev.values as number[];
         t.externalData = [];
-        t.dataLocation = prevLoc;
+        t.dataLocation = prev.dataLocation;
       });
     }
     const bytes = encodeModel(model);
