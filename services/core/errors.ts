@@ -53,6 +53,12 @@ export class Cancelled extends DomainError {
     super('CANCELLED', message, options);
   }
 }
+/** The caller's deadline passed before the work finished. */
+export class DeadlineExceeded extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DEADLINE_EXCEEDED', message, options);
+  }
+}
 export class Internal extends DomainError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INTERNAL', message, options);

@@ -1,0 +1,75 @@
+/**
+ * Embedded mode: all six services in one process, each on its own port (default 50051..50056),
+ * sharing one logger and one metrics registry.
+ */
+import type { ServiceConfig } from '../core/config.js';
+import type { Logger } from '../core/logging.js';
+import { createMetrics, serveMetrics, type Metrics, type MetricsServer } from '../core/metrics.js';
+import { createServer, type RunningServer } from '../core/grpc/server.js';
+import { ServingStatus } from '../core/grpc/health.js';
+import { SERVICES, type ServiceEntry } from './service-table.js';
+import { createRuntime, type MeshRuntime } from '../core/runtime.js';
+
+export interface EmbeddedOptions {
+  config: ServiceConfig;
+  logger: Logger;
+  /** Port per service name; missing names use basePort + index (basePort 0: free ports). */
+  ports?: Partial<Record<ServiceEntry['name'], number>>;
+  basePort?: number;
+  shutdownTimeoutMs?: number;
+}
+
+export interface EmbeddedMesh {
+  servers: { entry: ServiceEntry; server: RunningServer }[];
+  metrics: Metrics;
+  runtime: MeshRuntime;
+  metricsServer?: MetricsServer;
+  stop(reason?: string): Promise<void>;
+}
+
+export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedMesh> {
+  const metrics = createMetrics();
+  const runtime = await createRuntime(opts.config);
+  const basePort = opts.basePort ?? 50051;
+  const servers: EmbeddedMesh['servers'] = [];
+  try {
+    for (const [i, entry] of SERVICES.entries()) {
+      const port = opts.ports?.[entry.name] ?? (basePort === 0 ? 0 : basePort + i);
+      const server = await createServer({
+        name: entry.name,
+        port,
+        host: opts.config.host,
+        services: [entry.create({ config: opts.config, logger: opts.logger.child({ service: entry.name }), runtime })],
+        logger: opts.logger,
+        maxMessageBytes: opts.config.maxMessageBytes,
+        metrics,
+        shutdownTimeoutMs: opts.shutdownTimeoutMs,
+      });
+      servers.push({ entry, server });
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.server.shutdown('startup failed')));
+    await runtime.close();
+    throw err;
+  }
+  const metricsServer = opts.config.metricsPort
+    ? await serveMetrics(metrics, {
+        port: opts.config.metricsPort,
+        host: opts.config.host,
+        healthy: () => servers.every((s) => s.server.health.get('') === ServingStatus.SERVING),
+      })
+    : undefined;
+  let stopping: Promise<void> | undefined;
+  return {
+    servers,
+    metrics,
+    runtime,
+    metricsServer,
+    stop: (reason) =>
+      (stopping ??= (async () => {
+        await Promise.all(servers.map((s) => s.server.shutdown(reason)));
+        await metricsServer?.close();
+        await runtime.close();
+      })()),
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Shared process entry for one service: parse configuration (env + flags), create the logger and
+ * metrics, start the gRPC server (health, reflection, graceful shutdown on SIGTERM/SIGINT) and the
+ * metrics side server, and log the port.
+ *
+ *   await runServiceMain({ name: 'calibrator', defaultPort: 50052, build: (deps) => [calibratorService(deps)] });
+ */
+import { loadConfig, ConfigError, type ServiceConfig } from './config.js';
+import { createLogger, type Logger } from './logging.js';
+import { createMetrics, serveMetrics, type Metrics } from './metrics.js';
+import { createServer, type RunningServer } from './grpc/server.js';
+import type { ServiceRegistration } from './grpc/handlers.js';
+import { ServingStatus } from './grpc/health.js';
+import { createRuntime, type MeshRuntime } from './runtime.js';
+
+/** What every service's handlers receive; services extend it with their own dependencies. */
+export interface ServiceDeps {
+  config: ServiceConfig;
+  logger: Logger;
+  /** Artifact store and event bus shared by the process's handlers. */
+  runtime: MeshRuntime;
+}
+
+/** The six services and their default ports (embedded mode uses the same ports). */
+export const SERVICE_PORTS = {
+  'graph-analyzer': 50051,
+  calibrator: 50052,
+  quantizer: 50053,
+  exporter: 50054,
+  'trt-builder': 50055,
+  profiler: 50056,
+} as const;
+export type ServiceName = keyof typeof SERVICE_PORTS;
+
+export interface ServiceMainOptions {
+  name: string;
+  defaultPort: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  build: (deps: ServiceDeps) => ServiceRegistration<any>[];
+  argv?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StartedService {
+  server: RunningServer;
+  metrics: Metrics;
+  metricsPort: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts one service as a process: returns once listening. Exits the process on a config error. */
+export async function runServiceMain(opts: ServiceMainOptions): Promise<StartedService> {
+  let config: ServiceConfig;
+  try {
+    config = loadConfig({ argv: opts.argv, env: opts.env, defaults: { port: opts.defaultPort } }).config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${opts.name}: configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ name: opts.name, level: config.logLevel });
+  const metrics = createMetrics();
+  const runtime = await createRuntime(config);
+  const server = await createServer({
+    name: opts.name,
+    port: config.port,
+    host: config.host,
+    services: opts.build({ config, logger, runtime }),
+    logger,
+    maxMessageBytes: config.maxMessageBytes,
+    metrics,
+    handleSignals: true,
+  });
+  const side = config.metricsPort
+    ? await serveMetrics(metrics, { port: config.metricsPort, host: config.host, healthy: () => server.health.get('') === ServingStatus.SERVING })
+    : undefined;
+  logger.info({ port: server.port, metricsPort: side?.port, device: config.device }, `${opts.name} listening on ${server.address}`);
+  const stop = async (): Promise<void> => {
+    await server.shutdown();
+    await side?.close();
+    await runtime.close();
+  };
+  void server.closed.then(async () => {
+    await side?.close();
+  });
+  return { server, metrics, metricsPort: side?.port, stop };
+}
