@@ -1,0 +1,49 @@
+/**
+ * What a running service process shares between its handlers: the artifact store (file:// in
+ * embedded mode, the JetStream object store in the cluster) and the event bus (in-memory or NATS),
+ * plus helpers to move models in and out of the store.
+ */
+import { ArtifactRouter, type ArtifactRef, type ArtifactStore } from './artifacts/index.js';
+import { createEventBus, type EventBus } from './events/index.js';
+import { decodeModel, encodeModel } from './onnx/model.js';
+import type { ModelProto } from './onnx/proto.js';
+import { InvalidArgument } from './errors.js';
+
+export const ONNX_MEDIA_TYPE = 'application/x-onnx';
+export const NATS_ARTIFACT_BUCKET = 'modelopt-artifacts';
+
+export interface MeshRuntime {
+  artifacts: ArtifactStore;
+  bus: EventBus;
+  close(): Promise<void>;
+}
+
+export interface RuntimeConfig {
+  natsUrl?: string;
+  storeRoot: string;
+}
+
+export async function createRuntime(config: RuntimeConfig): Promise<MeshRuntime> {
+  const nats = config.natsUrl && config.natsUrl.length > 0 ? config.natsUrl : undefined;
+  const artifacts = await ArtifactRouter.open(nats ? `nats-os://${NATS_ARTIFACT_BUCKET}` : config.storeRoot, { natsServers: nats });
+  const bus = await createEventBus(nats ? { kind: 'nats', servers: nats } : { kind: 'memory' });
+  return {
+    artifacts,
+    bus,
+    async close() {
+      await bus.close();
+      await artifacts.close();
+    },
+  };
+}
+
+/** Reads and decodes a model artifact (sha256 verified by the store). */
+export async function readModel(store: ArtifactStore, ref: ArtifactRef | undefined, what = 'model'): Promise<ModelProto> {
+  if (!ref || !ref.uri) throw new InvalidArgument(`${what}: no artifact reference given`);
+  const bytes = await store.get(ref);
+  return decodeModel(bytes, `${what} ${ref.uri}`);
+}
+
+export async function writeModel(store: ArtifactStore, model: ModelProto): Promise<ArtifactRef> {
+  return store.put(encodeModel(model), { mediaType: ONNX_MEDIA_TYPE });
+}
