@@ -90,12 +90,16 @@ export interface TensorRange {
   infCount?: number;
   /** Histogram for reports (counts and edges), when the method made one. */
   histogram?: { counts: number[]; edges: number[] };
+  /** How unusual values were treated (NaN/Inf excluded, ranges near float32 max, no data...). */
+  warnings?: string[];
 }
 
 export interface CalibrationTable {
   method: CalibrationMethod;
   samples: number;
   ranges: Record<string, TensorRange>;
+  /** Notes about the run as a whole (random data used, reference quirks applied...). */
+  notes?: string[];
 }
 
 /** Activations captured for INT4 AWQ: per weight tensor, [tokens, Cin] float32 rows. */

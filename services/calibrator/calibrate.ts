@@ -1,0 +1,226 @@
+/**
+ * Calibrate: run the model batch by batch, capturing the requested tensors as extra graph outputs,
+ * and reduce every batch into per-tensor statistics at once. Memory is O(tensors × bins) plus one
+ * batch of activations (two while the previous batch's statistics are still being reduced), never
+ * O(samples × activation size).
+ */
+import type { ModelProto } from '../core/onnx/index.js';
+import { loadModel } from '../core/onnx/index.js';
+import { Cancelled, InvalidArgument } from '../core/errors.js';
+import type { CalibrationMethod, CalibrationTable } from '../core/quant-types.js';
+import { CALIBRATION_METHODS } from '../core/quant-types.js';
+import { planCalibration, type CalibrationDataSpec, type CalibrationPlan } from './calibration-data.js';
+import { CaptureSession, type CaptureSessionOptions, type Captured } from './capture-session.js';
+import { calibratorKernels, type CalibratorKernels } from './kernels.js';
+import { observeBatch } from './collectors/minmax.js';
+import { ortAbsCollect, ortCollect, ortEmptyHistogram, WIDE_THRESHOLD } from './collectors/ort-histogram.js';
+import { torchCollect } from './collectors/torch-histogram.js';
+import { computeTable } from './methods.js';
+import {
+  defaultHistogramOptions,
+  emptyTensorStatistics,
+  type CalibrationStatistics,
+  type HistogramOptions,
+  type TensorStatistics,
+} from './statistics.js';
+
+export interface CalibrationProgress {
+  /** 'minmax' is the first pass of the global-range mode; 'collect' the (only or second) pass. */
+  phase: 'minmax' | 'collect';
+  /** steps done in this phase (1-based after each batch) and steps in this phase. */
+  step: number;
+  steps: number;
+  /** rows of the first input fed so far in this phase. */
+  samples: number;
+  elapsedMs: number;
+}
+
+export interface CalibrateOptions {
+  method: CalibrationMethod;
+  /** activation tensors to calibrate (names in the graph). */
+  tensors: readonly string[];
+  /** the data; random data when absent. */
+  data?: CalibrationDataSpec;
+  /** a shard: steps [start, end) of the N steps (default all). */
+  range?: { start: number; end: number };
+  /** histogram parameters (method defaults otherwise). */
+  histogram?: Partial<HistogramOptions>;
+  /**
+   * entropy/distribution histogram range:
+   *  - 'global' (default): a min/max pass first, then every batch is histogrammed over the final
+   *    [-T, T]; identical to onnxruntime's quantize_static, which histograms all samples at once;
+   *  - 'streaming': one pass; the first batch sets [-T, T] and later batches use ORT's merge
+   *    (the batch-wise collector semantics); cheaper, thresholds can differ by a bin or two.
+   */
+  histogramRange?: 'global' | 'streaming';
+  session?: CaptureSessionOptions;
+  onProgress?: (p: CalibrationProgress) => void;
+  signal?: AbortSignal;
+  /** kernels to use (default: native when built, else the TS reference). */
+  kernels?: CalibratorKernels;
+}
+
+function checkOptions(opts: CalibrateOptions): void {
+  if (!CALIBRATION_METHODS.includes(opts.method)) {
+    throw new InvalidArgument(`unknown calibration method '${String(opts.method)}' (one of ${CALIBRATION_METHODS.join(', ')})`);
+  }
+  if (!opts.tensors || opts.tensors.length === 0) throw new InvalidArgument('no tensors to calibrate were given');
+  const dup = opts.tensors.find((t, i) => opts.tensors.indexOf(t) !== i);
+  if (dup !== undefined) throw new InvalidArgument(`tensor ${dup} is listed twice`);
+  const p = opts.histogram?.percentile;
+  if (p !== undefined && !(p >= 0 && p <= 100)) throw new InvalidArgument(`percentile must be in [0, 100], got ${p}`);
+  const b = opts.histogram?.numBins;
+  if (b !== undefined && !(Number.isInteger(b) && b >= 1)) throw new InvalidArgument(`numBins must be a positive integer, got ${b}`);
+  if (opts.method === 'distribution' && b !== undefined && b < 512) {
+    throw new InvalidArgument(`distribution needs at least 512 bins (onnxruntime's rule), got ${b}`);
+  }
+}
+
+function usesOrtValueHistogram(m: CalibrationMethod): boolean {
+  return m === 'entropy' || m === 'distribution';
+}
+
+function resolveModel(model: ModelProto | string): ModelProto {
+  return typeof model === 'string' ? loadModel(model) : model;
+}
+
+function firstInputRows(plan: CalibrationPlan, feedsDims: number[][]): number {
+  // the alphabetically first input's rows in this feed
+  const sorted = [...plan.inputs].map((i, k) => ({ name: i.name, k })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const d = feedsDims[sorted[0].k];
+  return d.length === 0 ? 1 : d[0];
+}
+
+/** Collects mergeable statistics over the steps [start, end) (all by default). */
+export async function collectStatistics(modelOrPath: ModelProto | string, opts: CalibrateOptions): Promise<CalibrationStatistics> {
+  checkOptions(opts);
+  const model = resolveModel(modelOrPath);
+  const kernels = opts.kernels ?? calibratorKernels().kernels;
+  const hopts: HistogramOptions = { ...defaultHistogramOptions(opts.method), ...(opts.histogram ?? {}) };
+  const plan = planCalibration(model, opts.data);
+  const session = await CaptureSession.create(model, opts.tensors, opts.session).catch((e) => {
+    plan.close();
+    throw e;
+  });
+  try {
+    const start = opts.range?.start ?? 0;
+    const end = opts.range?.end ?? plan.steps;
+    if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end <= plan.steps && start < end)) {
+      throw new InvalidArgument(`step range [${start}, ${end}) is not a non-empty part of [0, ${plan.steps})`);
+    }
+    const stats: CalibrationStatistics = {
+      method: opts.method,
+      options: hopts,
+      start,
+      end,
+      totalSteps: plan.steps,
+      samples: 0,
+      tensors: Object.fromEntries(opts.tensors.map((t) => [t, emptyTensorStatistics(t)])),
+      notes: [...plan.notes],
+    };
+    const global = usesOrtValueHistogram(opts.method) && (opts.histogramRange ?? 'global') === 'global';
+    const t0 = Date.now();
+
+    /** runs every step, handing each batch's captures to `reduce`; reduction overlaps the next inference. */
+    const pass = async (phase: CalibrationProgress['phase'], reduce: (out: Map<string, Captured>) => Promise<void>): Promise<number> => {
+      let pending: Promise<void> = Promise.resolve();
+      let samples = 0;
+      for (let i = start; i < end; i++) {
+        if (opts.signal?.aborted) throw new Cancelled('calibration cancelled');
+        const feeds = plan.feed(i);
+        samples += firstInputRows(plan, feeds.map((f) => f.dims));
+        const out = await session.run(feeds);
+        await pending;
+        pending = reduce(out);
+        // report after the reduction of this batch has been scheduled
+        const step = i - start + 1;
+        const s = samples;
+        pending = pending.then(() =>
+          opts.onProgress?.({ phase, step, steps: end - start, samples: s, elapsedMs: Date.now() - t0 }),
+        );
+      }
+      await pending;
+      return samples;
+    };
+
+    const tensorsOf = (out: Map<string, Captured>) => opts.tensors.map((t) => [stats.tensors[t], out.get(t)!.data] as const);
+
+    if (global) {
+      stats.samples = await pass('minmax', async (out) => {
+        await Promise.all(tensorsOf(out).map(([s, data]) => observeBatch(s, data, kernels)));
+      });
+      for (const s of Object.values(stats.tensors)) s.ort = ortEmptyHistogram(s.min, s.max, hopts.numBins);
+      await pass('collect', async (out) => {
+        await Promise.all(
+          tensorsOf(out).map(async ([s, data]) => {
+            const finite = s.nanCount + s.infCount > 0 ? finiteOnly(data) : data;
+            s.ort = (await ortCollect(s.ort!, finite, hopts.numBins, kernels)).state;
+          }),
+        );
+      });
+    } else {
+      stats.samples = await pass('collect', async (out) => {
+        await Promise.all(tensorsOf(out).map(([s, data]) => collectOne(s, data, opts.method, hopts, kernels)));
+      });
+    }
+    for (const s of Object.values(stats.tensors)) annotate(s);
+    return stats;
+  } finally {
+    await session.release().catch(() => undefined);
+    plan.close();
+  }
+}
+
+function finiteOnly(data: Float32Array): Float32Array {
+  let bad = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] - data[i] !== 0) bad++;
+  if (bad === 0) return data;
+  const out = new Float32Array(data.length - bad);
+  let k = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] - data[i] === 0) out[k++] = data[i];
+  return out;
+}
+
+async function collectOne(s: TensorStatistics, data: Float32Array, method: CalibrationMethod, o: HistogramOptions, kernels: CalibratorKernels): Promise<void> {
+  const finite = await observeBatch(s, data, kernels);
+  switch (method) {
+    case 'minmax':
+      return;
+    case 'entropy':
+    case 'distribution': {
+      if (finite.length === 0 && !s.ort) return;
+      s.ort = (await ortCollect(s.ort ?? null, finite, o.numBins, kernels)).state;
+      return;
+    }
+    case 'percentile':
+      if (finite.length === 0 && !s.ortAbs) return;
+      s.ortAbs = await ortAbsCollect(s.ortAbs ?? null, finite, o.numBins, kernels);
+      return;
+    case 'torch_entropy':
+    case 'torch_mse':
+    case 'torch_percentile':
+      s.torch = await torchCollect(s.torch ?? null, finite, o.numBins, o.skipZeros, kernels);
+      return;
+  }
+}
+
+/** Adds the warnings that explain how unusual values were treated. */
+function annotate(s: TensorStatistics): void {
+  if (s.nanCount > 0 || s.infCount > 0) {
+    s.warnings.push(
+      `${s.nanCount} NaN and ${s.infCount} ±Inf value(s) of ${s.count} were counted and left out of min/max and the histogram`,
+    );
+  }
+  const t = Math.max(Math.abs(s.min), Math.abs(s.max));
+  if (s.seen && t > WIDE_THRESHOLD) {
+    s.warnings.push(
+      `range reaches ${t.toExponential(4)} (near float32 max, e.g. an attention-mask sentinel): 2T overflows float32, so the histogram was binned in float64 (onnxruntime fails on this tensor)`,
+    );
+  }
+}
+
+/** Calibrate end to end: statistics over all steps (or a shard) and the range of every tensor. */
+export async function calibrate(model: ModelProto | string, opts: CalibrateOptions): Promise<CalibrationTable> {
+  const stats = await collectStatistics(model, opts);
+  return computeTable(stats, opts.kernels ?? calibratorKernels().kernels);
+}

@@ -1,0 +1,261 @@
+/**
+ * Calibration data: validation against the model's inputs, array_split batching, random data.
+ *
+ * Rules (SPEC §2):
+ *  - one array (single-input models only) or one array per external input, by name;
+ *  - every input's shape after dim 0 must match the model's (dynamic dims accept anything), dtypes must match;
+ *  - N = floor(rows of the first input / max(1, model batch)); inputs are taken in alphabetical order of
+ *    their names for "first" [quirk of the reference, kept];
+ *  - every input is split into N nearly equal chunks along axis 0 (numpy.array_split);
+ *  - each step gets its own feed (the reference's every-step-sees-the-last-chunk quirk is not reproduced);
+ *  - without data: one random feed, uniform [0,1) with dynamic dims 1, cast to the input dtype.
+ */
+import type { ModelProto, ValueInfoProto } from '../core/onnx/index.js';
+import { DataType, dataTypeName, floatToHalf } from '../core/onnx/index.js';
+import { InvalidArgument } from '../core/errors.js';
+import { MemoryArray, openNpy, openNpz, type ArraySource, type NpDtype, type NpTypedArray } from './npy.js';
+
+export interface ModelInput {
+  name: string;
+  dtype: NpDtype;
+  /** dims; null for a dynamic dim (dim_param, -1, or unset). */
+  dims: (number | null)[];
+}
+
+export interface Feed {
+  name: string;
+  dtype: NpDtype;
+  dims: number[];
+  data: NpTypedArray;
+}
+
+const ONNX_TO_NP: Record<number, NpDtype> = {
+  [DataType.FLOAT]: 'float32',
+  [DataType.FLOAT16]: 'float16',
+  [DataType.INT64]: 'int64',
+  [DataType.INT32]: 'int32',
+  [DataType.BOOL]: 'bool',
+};
+
+/** External inputs (graph inputs that are not initializers), in graph order. */
+export function modelInputs(model: ModelProto): ModelInput[] {
+  const g = model.graph;
+  if (!g) throw new InvalidArgument('model has no graph');
+  const inits = new Set(g.initializer.map((t) => t.name));
+  return (g.input as ValueInfoProto[])
+    .filter((i) => !inits.has(i.name))
+    .map((i) => {
+      const tt = i.type?.tensorType;
+      if (!tt) throw new InvalidArgument(`model input ${i.name} is not a tensor`);
+      const dtype = ONNX_TO_NP[tt.elemType];
+      if (!dtype) throw new InvalidArgument(`model input ${i.name} has dtype ${dataTypeName(tt.elemType)}, which calibration does not support`);
+      const dims = (tt.shape?.dim ?? []).map((d) => {
+        const v = d.dimValue;
+        if (d.dimParam) return null;
+        return v === null || v === undefined || v <= 0 ? null : Number(v);
+      });
+      return { name: i.name, dtype, dims };
+    });
+}
+
+/** Model batch (SPEC §1): the common dim 0 of all inputs when they agree (dynamic = 1), else 1. */
+export function modelBatch(inputs: ModelInput[]): number {
+  const d0 = inputs.map((i) => (i.dims.length === 0 ? 1 : (i.dims[0] ?? 1)));
+  return d0.length > 0 && d0.every((d) => d === d0[0]) ? d0[0] : 1;
+}
+
+/** Where the data comes from. */
+export type CalibrationDataSpec =
+  | { kind: 'file'; path: string }
+  | { kind: 'arrays'; arrays: Record<string, { dtype: NpDtype; shape: number[]; data: NpTypedArray }> }
+  | { kind: 'sources'; sources: Map<string, ArraySource> }
+  | { kind: 'random'; seed?: number };
+
+/** numpy.array_split boundaries of `len` rows into `n` sections: the first len % n get one more row. */
+export function arraySplitBounds(len: number, n: number): number[] {
+  const base = Math.floor(len / n);
+  const extra = len % n;
+  const bounds = [0];
+  for (let i = 0; i < n; i++) bounds.push(bounds[i] + base + (i < extra ? 1 : 0));
+  return bounds;
+}
+
+/** A validated plan: N steps, each step a feed per input cut with array_split. */
+export class CalibrationPlan {
+  readonly steps: number;
+  private readonly bounds: Map<string, number[]>;
+  /** notes for the caller (quirks applied, random data used...). */
+  readonly notes: string[];
+
+  constructor(
+    readonly inputs: ModelInput[],
+    private readonly sources: Map<string, ArraySource> | null,
+    private readonly randomSeed: number,
+    notes: string[],
+  ) {
+    this.notes = notes;
+    this.bounds = new Map();
+    if (!sources) {
+      this.steps = 1;
+      return;
+    }
+    const sorted = [...inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const batch = Math.max(1, modelBatch(inputs));
+    const first = sources.get(sorted[0].name)!;
+    const rows0 = first.shape.length === 0 ? 1 : first.shape[0];
+    const n = Math.floor(rows0 / batch);
+    if (n < 1) {
+      throw new InvalidArgument(
+        `calibration data has ${rows0} row(s) for input ${sorted[0].name}, fewer than one model batch (${batch}); nothing to calibrate on`,
+      );
+    }
+    for (const inp of sorted) {
+      const src = sources.get(inp.name)!;
+      const rows = src.shape.length === 0 ? 1 : src.shape[0];
+      if (rows < n || rows < batch) {
+        throw new InvalidArgument(`calibration input ${inp.name} has ${rows} row(s); it must supply at least ${n} batch(es) of the model batch ${batch}`);
+      }
+      this.bounds.set(inp.name, arraySplitBounds(rows, n));
+    }
+    this.steps = n;
+  }
+
+  /** The feed of step `i` (0 ≤ i < steps), one fresh array per input. */
+  feed(i: number): Feed[] {
+    if (i < 0 || i >= this.steps) throw new InvalidArgument(`step ${i} out of range [0, ${this.steps})`);
+    if (!this.sources) return randomFeeds(this.inputs, this.randomSeed);
+    return this.inputs.map((inp) => {
+      const src = this.sources!.get(inp.name)!;
+      const b = this.bounds.get(inp.name)!;
+      const count = b[i + 1] - b[i];
+      const data = src.readRows(b[i], count);
+      const dims = src.shape.length === 0 ? [] : [count, ...src.shape.slice(1)];
+      return { name: inp.name, dtype: inp.dtype, dims, data };
+    });
+  }
+
+  close(): void {
+    for (const s of this.sources?.values() ?? []) s.close?.();
+  }
+}
+
+function sameShapeTail(model: (number | null)[], data: readonly number[]): boolean {
+  if (model.length !== data.length) return false;
+  for (let k = 1; k < model.length; k++) if (model[k] !== null && model[k] !== data[k]) return false;
+  return true;
+}
+
+function fmtDims(d: readonly (number | null)[]): string {
+  return `[${d.map((x) => (x === null ? '?' : x)).join(',')}]`;
+}
+
+/** Opens and validates the data against the model's inputs. */
+export function planCalibration(model: ModelProto, spec: CalibrationDataSpec | undefined): CalibrationPlan {
+  const inputs = modelInputs(model);
+  if (inputs.length === 0) throw new InvalidArgument('model has no external inputs to feed');
+  const notes: string[] = [];
+  if (!spec || spec.kind === 'random') {
+    notes.push('no calibration data given: one random feed (uniform [0,1), dynamic dims 1, cast to the input dtype)');
+    return new CalibrationPlan(inputs, null, spec?.kind === 'random' ? (spec.seed ?? 0) : 0, notes);
+  }
+  let named: Map<string, ArraySource>;
+  if (spec.kind === 'file') {
+    const p = spec.path.toLowerCase();
+    if (p.endsWith('.npz')) named = openNpz(spec.path);
+    else if (p.endsWith('.npy')) named = new Map([['', openNpy(spec.path)]]);
+    else throw new InvalidArgument(`calibration data ${spec.path}: expected a .npy or .npz file`);
+  } else if (spec.kind === 'arrays') {
+    named = new Map();
+    for (const [k, a] of Object.entries(spec.arrays)) named.set(k, new MemoryArray(k, a.dtype, a.shape, a.data));
+  } else {
+    named = spec.sources;
+  }
+  const closeAll = () => {
+    for (const s of named.values()) s.close?.();
+  };
+  try {
+    const sources = new Map<string, ArraySource>();
+    // a single unnamed array (an .npy) or a single-entry map for a single-input model
+    if (named.size === 1 && named.has('')) {
+      if (inputs.length !== 1) {
+        throw new InvalidArgument(`a single array was given but the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); give one array per input (.npz)`);
+      }
+      sources.set(inputs[0].name, named.get('')!);
+    } else {
+      const want = new Set(inputs.map((i) => i.name));
+      const unknown = [...named.keys()].filter((k) => !want.has(k));
+      const missing = [...want].filter((k) => !named.has(k));
+      if (unknown.length || missing.length) {
+        throw new InvalidArgument(
+          `calibration data names do not match the model inputs: ` +
+            (missing.length ? `missing ${missing.join(', ')}` : '') +
+            (missing.length && unknown.length ? '; ' : '') +
+            (unknown.length ? `not model inputs: ${unknown.join(', ')}` : ''),
+        );
+      }
+      for (const [k, v] of named) sources.set(k, v);
+    }
+    for (const inp of inputs) {
+      const src = sources.get(inp.name)!;
+      if (src.dtype !== inp.dtype) {
+        throw new InvalidArgument(`calibration input ${inp.name}: dtype ${src.dtype} does not match the model's ${inp.dtype}`);
+      }
+      if (!sameShapeTail(inp.dims, src.shape)) {
+        throw new InvalidArgument(`calibration input ${inp.name}: shape ${fmtDims(src.shape)} does not match the model's ${fmtDims(inp.dims)} after dim 0`);
+      }
+    }
+    if (inputs.length > 1) notes.push('batches are counted on the alphabetically first input name (reference behaviour)');
+    return new CalibrationPlan(inputs, sources, 0, notes);
+  } catch (e) {
+    closeAll();
+    throw e;
+  }
+}
+
+/** mulberry32: small deterministic PRNG for random feeds. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomFeeds(inputs: ModelInput[], seed = 0): Feed[] {
+  const r = rng(seed);
+  return inputs.map((inp) => {
+    const dims = inp.dims.map((d) => d ?? 1);
+    const n = dims.reduce((a, b) => a * b, 1);
+    let data: NpTypedArray;
+    switch (inp.dtype) {
+      case 'float32': {
+        const f = new Float32Array(n);
+        for (let k = 0; k < n; k++) f[k] = r();
+        data = f;
+        break;
+      }
+      case 'float16': {
+        const h = new Uint16Array(n);
+        for (let k = 0; k < n; k++) h[k] = floatToHalf(r());
+        data = h;
+        break;
+      }
+      case 'int64':
+        data = new BigInt64Array(n); // floor of [0,1) is 0 (reference behaviour)
+        break;
+      case 'int32':
+        data = new Int32Array(n);
+        break;
+      case 'bool': {
+        const b = new Uint8Array(n);
+        for (let k = 0; k < n; k++) b[k] = r() !== 0 ? 1 : 0;
+        data = b;
+        break;
+      }
+    }
+    return { name: inp.name, dtype: inp.dtype, dims, data };
+  });
+}

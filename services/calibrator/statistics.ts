@@ -1,0 +1,92 @@
+/**
+ * Mergeable per-tensor statistics: what one Calibrate run (or one shard of it) leaves behind before
+ * thresholds are chosen. Plain data (numbers and typed arrays), so it can be shipped between shards.
+ */
+import type { OrtAbsHistogram, OrtHistogram, TorchHistogram } from '../../native/types.js';
+import type { CalibrationMethod } from '../core/quant-types.js';
+
+export interface TensorStatistics {
+  tensor: string;
+  /** elements seen (finite and not). */
+  count: number;
+  nanCount: number;
+  infCount: number;
+  /** min / max over the finite values (0 when there were none). */
+  min: number;
+  max: number;
+  /** whether any finite value was seen (min/max are meaningful). */
+  seen: boolean;
+  /** onnxruntime HistogramCollector.collect_value state (entropy, distribution). */
+  ort?: OrtHistogram;
+  /** onnxruntime collect_absolute_value state (percentile, symmetric). */
+  ortAbs?: OrtAbsHistogram;
+  /** ModelOpt torch HistogramCalibrator state (torch_*). */
+  torch?: TorchHistogram | null;
+  /** how unusual values were treated (non-finite values, float32-max ranges...). */
+  warnings: string[];
+}
+
+export interface HistogramOptions {
+  /** bins of the first histogram: entropy 128, percentile 2048, distribution 2048, torch 2048. */
+  numBins: number;
+  /** entropy: quantized bins (128). */
+  numQuantizedBins: number;
+  /** percentile: 99.999 (ORT) or 99.99 (torch). */
+  percentile: number;
+  /** distribution scenario. */
+  scenario: 'same' | 'p3';
+  /** torch: drop exact zeros. */
+  skipZeros: boolean;
+  /** torch entropy/mse: start bin, stride, bits, unsigned. */
+  startBin: number;
+  stride: number;
+  numBits: number;
+  unsigned: boolean;
+}
+
+export interface CalibrationStatistics {
+  method: CalibrationMethod;
+  options: HistogramOptions;
+  /** the steps (batches) this covers: [start, end) of `totalSteps`. */
+  start: number;
+  end: number;
+  totalSteps: number;
+  /** rows of the first (alphabetical) input fed. */
+  samples: number;
+  tensors: Record<string, TensorStatistics>;
+  notes: string[];
+}
+
+export function defaultHistogramOptions(method: CalibrationMethod): HistogramOptions {
+  const base: HistogramOptions = {
+    numBins: 128,
+    numQuantizedBins: 128,
+    percentile: 99.999,
+    scenario: 'same',
+    skipZeros: false,
+    startBin: 128,
+    stride: 1,
+    numBits: 8,
+    unsigned: false,
+  };
+  switch (method) {
+    case 'entropy':
+      return base;
+    case 'percentile':
+      return { ...base, numBins: 2048 };
+    case 'distribution':
+      // onnxruntime's create_calibrator default; its compute_distribution rejects fewer than 512 bins
+      return { ...base, numBins: 2048 };
+    case 'torch_entropy':
+    case 'torch_mse':
+      return { ...base, numBins: 2048 };
+    case 'torch_percentile':
+      return { ...base, numBins: 2048, percentile: 99.99 };
+    case 'minmax':
+      return base;
+  }
+}
+
+export function emptyTensorStatistics(tensor: string): TensorStatistics {
+  return { tensor, count: 0, nanCount: 0, infCount: 0, min: 0, max: 0, seen: false, warnings: [] };
+}
