@@ -9,6 +9,7 @@ import { createServer, type RunningServer } from '../core/grpc/server.js';
 import { ServingStatus } from '../core/grpc/health.js';
 import { SERVICES, type ServiceEntry } from './service-table.js';
 import { createRuntime, type MeshRuntime } from '../core/runtime.js';
+import { artifactService } from '../core/grpc/artifact-service.js';
 
 export interface EmbeddedOptions {
   config: ServiceConfig;
@@ -39,7 +40,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedMesh
         name: entry.name,
         port,
         host: opts.config.host,
-        services: [entry.create({ config: opts.config, logger: opts.logger.child({ service: entry.name }), runtime })],
+        services: [entry.create({ config: opts.config, logger: opts.logger.child({ service: entry.name }), runtime }), artifactService(runtime.artifacts)],
         logger: opts.logger,
         maxMessageBytes: opts.config.maxMessageBytes,
         metrics,

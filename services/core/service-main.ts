@@ -12,6 +12,7 @@ import { createServer, type RunningServer } from './grpc/server.js';
 import type { ServiceRegistration } from './grpc/handlers.js';
 import { ServingStatus } from './grpc/health.js';
 import { createRuntime, type MeshRuntime } from './runtime.js';
+import { artifactService } from './grpc/artifact-service.js';
 
 /** What every service's handlers receive; services extend it with their own dependencies. */
 export interface ServiceDeps {
@@ -67,7 +68,7 @@ export async function runServiceMain(opts: ServiceMainOptions): Promise<StartedS
     name: opts.name,
     port: config.port,
     host: config.host,
-    services: opts.build({ config, logger, runtime }),
+    services: [...opts.build({ config, logger, runtime }), artifactService(runtime.artifacts)],
     logger,
     maxMessageBytes: config.maxMessageBytes,
     metrics,
