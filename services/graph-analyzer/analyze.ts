@@ -1,0 +1,243 @@
+/**
+ * Analyze: the reference's QDQ placement decisions for a prepared model (SPEC §1, §3 steps 3-5): partitions,
+ * quantizable nodes, no-quantize input edges, exclusions, every decision with its rule, the activations the
+ * calibrator must cover and op statistics.
+ */
+import type { ModelProto, GraphProto, NodeProto } from '../core/onnx/index.js';
+import { Graph, defaultOpset, tensorToNumbers, constantNodeValue } from '../core/onnx/index.js';
+import { InvalidArgument } from '../core/errors.js';
+import type { AnalysisResult, NodeDecision, NoQuantizeEdge, QuantizeMode } from '../core/quant-types.js';
+import { QUANTIZE_MODES } from '../core/quant-types.js';
+import { AGraph, levelSort } from './agraph.js';
+import { ConstTensors } from './const-tensors.js';
+import { PathMatcher } from './path-match.js';
+import { Backbones, buildNonResidualMap } from './backbone.js';
+import { findPatternPartitions } from './patterns.js';
+import { FusiblePartitioner } from './partitions.js';
+import { classifyCask, filterKgenHeads, findRemaining, outputLayerSkips, compileNamePatterns, type Edge } from './select.js';
+import { defaultQuantizableOpTypes, INT8_DEFAULT_OP_TYPES } from './op-types.js';
+import { inferElemTypes } from './dtypes.js';
+import { predictQdq } from './qdq-predict.js';
+import { checkOps, MAX_SUPPORTED_OPSET } from './validate.js';
+
+export interface AnalyzeOptions {
+  quantizeMode?: QuantizeMode;
+  /** Op types to quantize; empty means the mode's default. */
+  opTypesToQuantize?: string[];
+  opTypesToExclude?: string[];
+  /** Regular expressions anchored at the start of node names; when given, they replace the selection. */
+  nodesToQuantize?: string[];
+  nodesToExclude?: string[];
+  /**
+   * Op types ONNX Runtime may quantize (defaults to the selection's types). Only for reproducing the reference
+   * on a particular onnxruntime (see INT8_ORT130_OP_TYPES).
+   */
+  ortOpTypes?: readonly string[];
+  /** How no-quantize edges are removed when predicting the quantized graph (default 'intended'). */
+  removal?: 'reference' | 'intended';
+}
+
+export interface AnalysisDetail extends AnalysisResult {
+  /** Nodes that will read a DequantizeLinear output after quantization (the reference's statistics). */
+  predictedQuantizedNodes: string[];
+  opset: number;
+}
+
+export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisDetail {
+  const mode = opts.quantizeMode ?? 'int8';
+  if (!QUANTIZE_MODES.includes(mode)) throw new InvalidArgument(`unknown quantize mode "${mode}"; expected one of ${QUANTIZE_MODES.join(', ')}`);
+  const graph = model.graph as GraphProto;
+  const opset = defaultOpset(model);
+  if (opset > MAX_SUPPORTED_OPSET) throw new InvalidArgument(`model opset ${opset} is beyond the supported ${MAX_SUPPORTED_OPSET}`);
+  new Graph(graph).validate();
+  checkOps(model);
+  const sorted = levelSort(graph);
+  const g = new AGraph(graph, sorted);
+  const fileOrder = new AGraph(graph, graph.node);
+  const toFile = new Map<NodeProto, number>();
+  graph.node.forEach((n, i) => toFile.set(n, i));
+  const elemTypes = inferElemTypes(graph, sorted);
+  const opTypeCounts: Record<string, number> = {};
+  for (const op of g.ops) opTypeCounts[op] = (opTypeCounts[op] ?? 0) + 1;
+
+  const decisions: (NodeDecision | undefined)[] = new Array(g.size);
+  const decide = (i: number, quantized: boolean, rule: string, reason: string): void => {
+    decisions[i] = { node: g.names[i]!, opType: g.ops[i]!, quantized, rule, reason };
+  };
+
+  if (mode.startsWith('int4')) return analyzeInt4(model, g, mode, opTypeCounts, opset);
+
+  const userTypes = opts.opTypesToQuantize ?? [];
+  const quantTypes = new Set<string>(mode === 'fp8' ? (userTypes.length ? userTypes : defaultQuantizableOpTypes('fp8')) : userTypes.length ? userTypes : INT8_DEFAULT_OP_TYPES);
+
+  const consts = new ConstTensors(g);
+  const paths = new PathMatcher(g, consts);
+  const backbones = new Backbones(g, paths);
+  let selected: number[] = [];
+  let noQuantize: Edge[] = [];
+  let partitions: AnalysisResult['partitions'] = [];
+
+  if (opts.nodesToQuantize && opts.nodesToQuantize.length) {
+    const pats = compileNamePatterns(opts.nodesToQuantize);
+    for (let i = 0; i < g.size; i++) {
+      if (pats.some((p) => p.test(g.names[i]!))) {
+        selected.push(i);
+        decide(i, true, 'user-nodes', 'matched a nodes_to_quantize pattern');
+      } else decide(i, false, 'user-nodes', 'not matched by any nodes_to_quantize pattern');
+    }
+  } else {
+    const nonResidual = buildNonResidualMap(g, consts, backbones);
+    const partitioned = new Uint8Array(g.size);
+    const patterns = findPatternPartitions(g, paths);
+    for (const p of patterns) {
+      for (const n of p.nodes) {
+        partitioned[n] = 1;
+        decide(n, false, `pattern-${p.kind}`, `part of a ${p.kind === 'gelu' ? 'GELU' : p.kind === 'mha' ? 'MatMul→MatMul attention' : 'LayerNorm'} pattern, which is never auto-quantized`);
+      }
+      if (p.nodes.length) partitions.push({ kind: 'pattern', nodes: p.nodes.map((n) => g.names[n]!) });
+    }
+    const { cask, kgen } = new FusiblePartitioner({ g, consts, paths, backbones, nonResidual, partitioned }).findAll();
+    for (const p of cask) partitions.push({ kind: 'cask', nodes: p.map((n) => g.names[n]!) });
+    for (const p of kgen) partitions.push({ kind: 'kgen', nodes: p.map((n) => g.names[n]!) });
+    for (const p of kgen) for (const n of p.slice(1)) decide(n, false, 'kgen-member', `fused into the KGEN partition headed by ${g.label(p[0]!)}`);
+    const cls = classifyCask(g, consts, cask);
+    for (const n of cls.internal) decide(n, false, 'cask-internal', 'all its non-const inputs come from inside its CASK partition');
+    for (const n of cls.quantizable) decide(n, true, 'cask-head', 'CASK partition node whose non-const inputs all come from outside the partition');
+    for (const n of cls.partial) decide(n, true, 'cask-partial', 'CASK partition node with inputs from inside and outside the partition; the inside inputs stay unquantized');
+    const kg = filterKgenHeads(g, consts, cask, kgen, quantTypes);
+    for (const [n, why] of kg.skipped) decide(n, false, 'kgen-head-skipped', why);
+    for (const n of kg.heads) decide(n, true, 'kgen-head', 'KGEN head consuming the output of a CASK partition or a pooling/normalization op');
+    const sel = [...kg.heads, ...cls.quantizable, ...cls.partial];
+    const rem = findRemaining(g, consts, partitioned, sel, quantTypes);
+    for (const [n, s] of rem.skipped) decide(n, false, s.rule, s.reason);
+    for (const n of rem.nodes) decide(n, true, 'remaining', `unpartitioned ${g.ops[n]} of a quantizable type`);
+    sel.push(...rem.nodes);
+    const skips = outputLayerSkips(g, new Set(cls.partial));
+    const seen = new Set<number>();
+    for (const n of sel) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (skips.has(n)) decide(n, false, 'output-layer-skip', 'produces a graph output and is not Conv, Gemm, MatMul or partially quantizable');
+      else selected.push(n);
+    }
+    noQuantize = [...cls.noQuantize, ...kg.noQuantize];
+  }
+  if (!userTypes.length && !selected.length) {
+    // the reference stops here without writing a model
+  }
+
+  // Exclusions.
+  const excluded = new Set<number>();
+  const exPats = compileNamePatterns(opts.nodesToExclude ?? []);
+  const exTypes = new Set(opts.opTypesToExclude ?? []);
+  for (let i = 0; i < g.size; i++) {
+    const name = g.names[i]!;
+    if (exPats.some((p) => p.test(name))) {
+      excluded.add(i);
+      if (decisions[i]?.quantized) decide(i, false, 'excluded-name', 'matched a nodes_to_exclude pattern');
+    } else if (exTypes.has(g.ops[i]!)) {
+      excluded.add(i);
+      if (decisions[i]?.quantized) decide(i, false, 'excluded-op-type', `op type ${g.ops[i]} is excluded`);
+    } else if (mode === 'fp8' && g.ops[i] === 'Conv') {
+      const w = weightShape(g, graph, g.inputs(i)[1]);
+      if (w && w.length >= 2 && w[0]! % 16 !== w[1]! % 16) {
+        excluded.add(i);
+        if (decisions[i]?.quantized) decide(i, false, 'fp8-unpaddable-conv', `FP8 kernels need matching 16-channel alignment: Cout ${w[0]} mod 16 ≠ Cin/g ${w[1]} mod 16`);
+      }
+    }
+  }
+  const finalSel = selected.filter((n) => !excluded.has(n));
+
+  // ORT placement on the model's own node order.
+  const selFile = new Set(finalSel.map((n) => toFile.get(g.nodes[n]!)!));
+  const exFile = new Set([...excluded].map((n) => toFile.get(g.nodes[n]!)!));
+  const ortTypes = new Set(opts.ortOpTypes ?? (userTypes.length ? userTypes : [...quantTypes, ...INT8_DEFAULT_OP_TYPES]));
+  const nqFile: Edge[] = noQuantize.map((e) => ({ producer: toFile.get(g.nodes[e.producer]!)!, consumer: toFile.get(g.nodes[e.consumer]!)!, tensor: e.tensor }));
+  const pred = predictQdq(fileOrder, {
+    ortOpTypes: ortTypes,
+    selected: selFile,
+    excluded: exFile,
+    perChannel: mode === 'int8' && opset >= 13,
+    opset: mode === 'fp8' && opset < 19 ? 19 : opset,
+    fp8: mode === 'fp8',
+    elemTypes,
+    noQuantize: mode === 'int8' ? nqFile : [],
+    removal: opts.removal ?? 'intended',
+  });
+
+  for (let i = 0; i < g.size; i++) {
+    if (!decisions[i]) {
+      const op = g.ops[i]!;
+      if (!quantTypes.has(op)) decide(i, false, 'not-quantizable-type', `${op} is not among the quantizable op types`);
+      else decide(i, false, 'partitioned', 'already part of a partition');
+    }
+  }
+  const edges: NoQuantizeEdge[] = noQuantize.map((e) => ({ producer: g.names[e.producer]!, consumer: g.names[e.consumer]!, tensor: e.tensor }));
+  const inSel = new Set(finalSel);
+  return {
+    quantizableNodes: g.nodes.map((_, i) => i).filter((i) => inSel.has(i)).map((i) => g.names[i]!),
+    noQuantizeEdges: edges,
+    decisions: decisions as NodeDecision[],
+    tensorsToCalibrate: pred.activations,
+    opTypeCounts,
+    partitions,
+    predictedQuantizedNodes: [...pred.withDqInput].sort((a, b) => a - b).map((i) => fileOrder.names[i]!),
+    opset,
+  };
+}
+
+/** Shape of a weight tensor: initializer dims, a Constant node's value, a ConstantOfShape with a const shape, or value_info. */
+export function weightShape(g: AGraph, graph: GraphProto, t: string | undefined): number[] | undefined {
+  if (!t) return undefined;
+  const init = graph.initializer.find((x) => x.name === t);
+  if (init) return init.dims.map(Number);
+  const p = g.firstProducer(t);
+  if (p >= 0) {
+    const node = g.nodes[p]!;
+    if (node.opType === 'Constant') return constantNodeValue(node.attribute, t)?.dims.map(Number);
+    if (node.opType === 'ConstantOfShape' && node.input[0]) {
+      const s = graph.initializer.find((x) => x.name === node.input[0]);
+      if (s) return tensorToNumbers(s);
+      const sp = g.firstProducer(node.input[0]);
+      if (sp >= 0 && g.nodes[sp]!.opType === 'Constant') {
+        const v = constantNodeValue(g.nodes[sp]!.attribute, node.input[0]);
+        if (v) return tensorToNumbers(v);
+      }
+    }
+  }
+  const vi = graph.valueInfo.find((v) => v.name === t);
+  const dims = vi?.type?.tensorType?.shape?.dim;
+  if (dims && dims.every((d) => d.dimValue)) return dims.map((d) => Number(d.dimValue));
+  return undefined;
+}
+
+function analyzeInt4(model: ModelProto, g: AGraph, mode: QuantizeMode, opTypeCounts: Record<string, number>, opset: number): AnalysisDetail {
+  const graph = model.graph as GraphProto;
+  const inits = new Map(graph.initializer.map((t) => [t.name, t]));
+  const awq = mode.startsWith('int4_awq');
+  const decisions: NodeDecision[] = [];
+  const chosen: string[] = [];
+  const calib: string[] = [];
+  for (let i = 0; i < g.size; i++) {
+    const op = g.ops[i]!;
+    const name = g.names[i]!;
+    if (op !== 'Gemm' && op !== 'MatMul') {
+      decisions.push({ node: name, opType: op, quantized: false, rule: 'int4-not-gemm-matmul', reason: 'INT4 modes quantize only Gemm and MatMul weights' });
+      continue;
+    }
+    const ins = g.inputs(i);
+    let ok: boolean;
+    if (awq) {
+      const w = ins[1] ? inits.get(ins[1]) : undefined;
+      ok = !!w && w.dims.length !== 1 && !!ins[0] && !inits.has(ins[0]);
+      if (ok) calib.push(ins[0]!);
+    } else ok = ins.some((t) => inits.has(t) && inits.get(t)!.dims.length !== 1);
+    decisions.push(
+      ok
+        ? { node: name, opType: op, quantized: true, rule: 'int4-weight', reason: 'has a non-1-D initializer weight' }
+        : { node: name, opType: op, quantized: false, rule: 'int4-no-weight', reason: awq ? 'needs an initializer weight in input 1 (not 1-D) and a non-initializer input 0' : 'has no non-1-D initializer input' },
+    );
+    if (ok) chosen.push(name);
+  }
+  return { quantizableNodes: chosen, noQuantizeEdges: [], decisions, tensorsToCalibrate: [...new Set(calib)], opTypeCounts, partitions: [], predictedQuantizedNodes: [...chosen].sort(), opset };
+}

@@ -1,0 +1,95 @@
+/**
+ * Const-tensor rules (SPEC §1): a tensor is const when it is an initializer, produced by Constant or Identity,
+ * produced by Squeeze/Unsqueeze whose first input is const, or produced by Exp fed by a Clip with a const input.
+ * Graph inputs are never const. Results are memoised per tensor; the recursion is iterative-safe because each
+ * step moves strictly upstream in an acyclic graph.
+ */
+import type { AGraph } from './agraph.js';
+
+export class ConstTensors {
+  private readonly memo = new Map<string, boolean>();
+  private readonly nodeMemo: Int8Array;
+
+  constructor(private readonly g: AGraph) {
+    this.nodeMemo = new Int8Array(g.size);
+  }
+
+  isConst(t: string): boolean {
+    if (!t) return false;
+    const m = this.memo.get(t);
+    if (m !== undefined) return m;
+    // Walk Squeeze/Unsqueeze chains upstream without recursion.
+    const chain: string[] = [];
+    let cur = t;
+    let result = false;
+    for (;;) {
+      const known = this.memo.get(cur);
+      if (known !== undefined) {
+        result = known;
+        break;
+      }
+      chain.push(cur);
+      if (this.g.initializers.has(cur)) {
+        result = true;
+        break;
+      }
+      const p = this.g.firstProducer(cur);
+      if (p < 0) {
+        result = false;
+        break;
+      }
+      const op = this.g.ops[p]!;
+      if (op === 'Constant' || op === 'Identity') {
+        result = true;
+        break;
+      }
+      if (op === 'Squeeze' || op === 'Unsqueeze') {
+        const first = this.g.inputs(p)[0];
+        if (!first) {
+          result = false;
+          break;
+        }
+        cur = first;
+        continue;
+      }
+      if (op === 'Exp') {
+        // swin_v2: Const -> Clip -> Exp
+        const src = this.g.inputs(p)[0];
+        const clip = src ? this.g.firstProducer(src) : -1;
+        result = clip >= 0 && this.g.ops[clip] === 'Clip' && this.hasConstInput(clip);
+        break;
+      }
+      result = false;
+      break;
+    }
+    for (const c of chain) this.memo.set(c, result);
+    return result;
+  }
+
+  /** Whether any input of node i is const. */
+  hasConstInput(i: number): boolean {
+    const m = this.nodeMemo[i]!;
+    if (m !== 0) return m > 0;
+    let r = false;
+    for (const t of this.g.inputs(i)) {
+      if (this.isConst(t)) {
+        r = true;
+        break;
+      }
+    }
+    this.nodeMemo[i] = r ? 1 : -1;
+    return r;
+  }
+
+  /** Inputs that are not initializers and not produced by a Constant node (graph inputs included). */
+  variableInputs(i: number): string[] {
+    const out: string[] = [];
+    for (const t of this.g.inputs(i)) {
+      if (!t || this.g.initializers.has(t)) continue;
+      const p = this.g.firstProducer(t);
+      if (p >= 0 && this.g.ops[p] === 'Constant') continue;
+      out.push(t);
+    }
+    return out;
+  }
+}

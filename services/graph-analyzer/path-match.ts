@@ -1,0 +1,62 @@
+/**
+ * Path matching (`has_path_type` in the reference): from a node, follow consumers (forward) or producers
+ * (backward) and check op types against a list. An Add with a const input also counts as `BiasAdd`, a Mul with a
+ * const input as `ConstMul`; those two entries are optional (skipped when they do not match). Wildcard types pass
+ * through without consuming an entry. The walk succeeds if any next-level node matches the rest; an empty
+ * remainder is a match. Matched nodes are collected into a list the caller owns (the reference shares one
+ * mutable default list between calls; see docs/compatibility.md).
+ */
+import type { AGraph } from './agraph.js';
+import type { ConstTensors } from './const-tensors.js';
+
+const OPTIONAL = new Set(['BiasAdd', 'ConstMul']);
+
+export class PathMatcher {
+  constructor(
+    private readonly g: AGraph,
+    private readonly consts: ConstTensors,
+  ) {}
+
+  effectiveType(i: number): string {
+    const op = this.g.ops[i]!;
+    if (op === 'Add' && this.consts.hasConstInput(i)) return 'BiasAdd';
+    if (op === 'Mul' && this.consts.hasConstInput(i)) return 'ConstMul';
+    return op;
+  }
+
+  /**
+   * Whether node `i` starts a path of `types` (forward: through consumers; backward: through producers).
+   * Matched nodes are appended to `collected` when given.
+   */
+  hasPath(i: number, types: readonly string[], forward: boolean, wildcards: readonly string[] = [], collected?: number[]): boolean {
+    return this.match(i, types, 0, forward, wildcards, collected ?? []);
+  }
+
+  private match(i: number, types: readonly string[], k: number, forward: boolean, wild: readonly string[], out: number[]): boolean {
+    for (;;) {
+      if (k >= types.length) return true;
+      const want = types[k]!;
+      const t = this.effectiveType(i);
+      const isMatch = t === want || this.g.ops[i] === want;
+      const isWild = wild.includes(t);
+      const optional = OPTIONAL.has(want);
+      if (!isMatch && !isWild && !optional) return false;
+      if (isMatch) out.push(i);
+      const next = isMatch || optional ? k + 1 : k;
+      if (!isMatch && !isWild) {
+        // optional entry skipped: try the same node against the next entry
+        k = next;
+        continue;
+      }
+      const level = forward ? this.g.children(i) : this.g.parents(i);
+      for (const nx of level) {
+        const sub: number[] = [];
+        if (this.match(nx, types, next, forward, wild, sub)) {
+          for (const s of sub) out.push(s);
+          return true;
+        }
+      }
+      return next >= types.length;
+    }
+  }
+}

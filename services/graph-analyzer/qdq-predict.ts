@@ -1,0 +1,178 @@
+/**
+ * Predicts where the quantizer puts Q/DQ for a selection, following ONNX Runtime's QDQ quantizer as the reference
+ * drives it (dedicated pairs, no output quantization, weights behind Q→DQ, force-quantize without input check),
+ * then the reference's removal of the no-quantize edges. The result names the activation tensors that need
+ * calibration and the nodes that end up with an input produced by a DequantizeLinear (the goldens' set).
+ */
+import type { AGraph } from './agraph.js';
+import { DataType } from '../core/onnx/index.js';
+import type { Edge } from './select.js';
+
+export interface PredictOptions {
+  /** Op types ORT is allowed to quantize (user list, or the default for the mode). */
+  ortOpTypes: ReadonlySet<string>;
+  selected: ReadonlySet<number>;
+  excluded: ReadonlySet<number>;
+  perChannel: boolean;
+  opset: number;
+  fp8: boolean;
+  elemTypes: Map<string, number>;
+  /** INT8 only: edges whose Q/DQ is removed after quantization. */
+  noQuantize: readonly Edge[];
+  /**
+   * 'reference': remove the pair the reference's post-processing actually hits (the first pair of the source's
+   * first output); 'intended': remove only the pair that feeds the edge's consumer (SPEC §3 step 7 [quirk]).
+   */
+  removal: 'reference' | 'intended';
+}
+
+export interface Prediction {
+  /** Tensors marked for Q/DQ, in marking order. */
+  marked: string[];
+  /** Marked tensors that are activations (not initializers): what calibration must cover. */
+  activations: string[];
+  /** Node ids with at least one input produced by a DequantizeLinear after post-processing. */
+  withDqInput: Set<number>;
+  /** Node ids ORT actually quantizes (selected, of an allowed type, not excluded). */
+  quantizedByOrt: number[];
+}
+
+const FLOATS = new Set<number>([DataType.FLOAT, DataType.FLOAT16]);
+
+/** `g` must hold the nodes in the model's own (file) order: the quantizer walks them in that order. */
+export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
+  const should: number[] = [];
+  for (let i = 0; i < g.size; i++) {
+    const op = g.ops[i]!;
+    if (!o.selected.has(i) || !o.ortOpTypes.has(op) || op === 'QuantizeLinear' || op === 'DequantizeLinear' || o.excluded.has(i)) continue;
+    should.push(i);
+  }
+  const receiving = new Map<string, number[]>();
+  const marked = new Map<string, true>();
+  const isInit = (t: string): boolean => g.initializers.has(t);
+  const quantizable = (t: string): boolean => {
+    if (!t) return false;
+    const dt = o.elemTypes.get(t);
+    return dt !== undefined && FLOATS.has(dt);
+  };
+  const mark = (t: string | undefined): void => {
+    if (t && quantizable(t) && !marked.has(t)) marked.set(t, true);
+  };
+  const markWeight = (t: string | undefined): void => {
+    if (!t) return;
+    if (o.perChannel) {
+      if (isInit(t)) mark(t); // per-channel works only on initializers
+    } else mark(t);
+  };
+  for (const i of should) {
+    const op = g.ops[i]!;
+    const ins = g.inputs(i);
+    switch (op) {
+      case 'Conv':
+      case 'ConvTranspose':
+      case 'Gemm':
+        mark(ins[0]);
+        markWeight(ins[1]);
+        break;
+      case 'MatMul':
+        for (const t of ins) {
+          if (isInit(t)) markWeight(t);
+          else mark(t);
+        }
+        break;
+      case 'BatchNormalization':
+      case 'LRN':
+        mark(ins[0]);
+        break;
+      case 'InstanceNormalization':
+      case 'LayerNormalization':
+        mark(ins[0]);
+        if (ins[1] && isInit(ins[1])) markWeight(ins[1]);
+        else mark(ins[1]);
+        break;
+      case 'Clip':
+      case 'Relu':
+        // removable activation: only re-marks an input that is already marked
+        break;
+      case 'MaxPool':
+        if (o.opset >= 12 && !o.fp8) mark(ins[0]);
+        break;
+      case 'AveragePool':
+      case 'Flatten':
+      case 'Slice':
+      case 'TopK':
+      case 'Reshape':
+      case 'Transpose':
+      case 'Squeeze':
+      case 'Unsqueeze':
+      case 'Gather':
+      case 'GatherElements':
+        mark(ins[0]);
+        break;
+      default:
+        for (const t of ins) mark(t);
+    }
+    for (const t of ins) {
+      if (!t) continue;
+      const l = receiving.get(t);
+      if (l) l.push(i);
+      else receiving.set(t, [i]);
+    }
+  }
+  // Which (tensor, consumer) inputs read a DQ output; and for dedicated pairs, which consumer pair 1 feeds.
+  const dqInputs = new Map<number, Set<string>>();
+  const give = (node: number, t: string): void => {
+    let s = dqInputs.get(node);
+    if (!s) dqInputs.set(node, (s = new Set()));
+    s.add(t);
+  };
+  const dedicated = new Map<string, number[]>();
+  const activations: string[] = [];
+  for (const t of marked.keys()) {
+    if (isInit(t)) {
+      for (const c of g.consumers(t)) give(c, t);
+      continue;
+    }
+    const p = g.firstProducer(t);
+    if (p >= 0 && g.ops[p] === 'DequantizeLinear') continue;
+    activations.push(t);
+    const r = receiving.get(t) ?? [];
+    if (r.length > 1) {
+      dedicated.set(t, r);
+      for (const c of r) give(c, t);
+    } else for (const c of g.consumers(t)) give(c, t);
+  }
+  for (const e of o.noQuantize) {
+    if (o.removal === 'intended') {
+      dqInputs.get(e.consumer)?.delete(e.tensor);
+      continue;
+    }
+    const t0 = g.outputs(e.producer)[0];
+    if (!t0 || !marked.has(t0) || isInit(t0)) continue;
+    const r = dedicated.get(t0);
+    if (!r) {
+      for (const c of g.consumers(t0)) dqInputs.get(c)?.delete(t0);
+      continue;
+    }
+    // Dedicated pairs: the source's first consumer after ORT's sort is a raw (unquantized) reader when one is
+    // ready as soon as the tensor is; otherwise it is the first pair's Q, whose DQ feeds r[0].
+    const rset = new Set(r);
+    const rawFirst = g.consumers(t0).some((c) => !rset.has(c) && readyWith(g, c, t0));
+    if (rawFirst) continue;
+    dqInputs.get(r[0]!)?.delete(t0);
+  }
+  const withDqInput = new Set<number>();
+  for (const [n, s] of dqInputs) if (s.size) withDqInput.add(n);
+  return { marked: [...marked.keys()], activations, withDqInput, quantizedByOrt: should };
+}
+
+/** Whether every other input of node c is available without running any node (initializer, graph input, Constant). */
+function readyWith(g: AGraph, c: number, t0: string): boolean {
+  for (const t of g.inputs(c)) {
+    if (!t || t === t0 || g.initializers.has(t) || g.graphInputs.has(t)) continue;
+    const p = g.firstProducer(t);
+    if (p >= 0 && g.ops[p] === 'Constant') continue;
+    return false;
+  }
+  return true;
+}

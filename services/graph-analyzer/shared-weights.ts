@@ -1,0 +1,39 @@
+/**
+ * Shared-weight duplication (SPEC §1): an initializer whose first consumer is Conv, MatMul or Gemm and whose dtype is
+ * bf16, f16, f32 or f64 gets one copy per further consumer (`<init>_1`, `<init>_2`, ...); in each of those consumers
+ * the first input reading it is repointed to its copy. Copies share the payload bytes (they are never mutated).
+ */
+import type { GraphProto, TensorProto, NodeProto } from '../core/onnx/index.js';
+import { onnx, DataType } from '../core/onnx/index.js';
+
+const DUP_DTYPES = new Set<number>([DataType.BFLOAT16, DataType.FLOAT16, DataType.FLOAT, DataType.DOUBLE]);
+const LINEAR = new Set(['Conv', 'MatMul', 'Gemm']);
+
+export function duplicateSharedWeights(graph: GraphProto): boolean {
+  const consumers = new Map<string, NodeProto[]>();
+  for (const n of graph.node) {
+    for (const t of n.input) {
+      const l = consumers.get(t);
+      if (l) l.push(n);
+      else consumers.set(t, [n]);
+    }
+  }
+  const added: TensorProto[] = [];
+  for (const init of graph.initializer) {
+    const cs = consumers.get(init.name);
+    if (!cs || cs.length < 2) continue;
+    if (!LINEAR.has(cs[0]!.opType)) continue;
+    if (!DUP_DTYPES.has(Number(init.dataType))) continue;
+    for (let k = 1; k < cs.length; k++) {
+      const copy = Object.assign(onnx.TensorProto.create(), init, { name: `${init.name}_${k}` }) as TensorProto;
+      added.push(copy);
+      const node = cs[k]!;
+      const idx = node.input.indexOf(init.name);
+      const ins = [...node.input];
+      ins[idx] = copy.name;
+      node.input = ins;
+    }
+  }
+  if (added.length) graph.initializer = [...graph.initializer, ...added];
+  return added.length > 0;
+}

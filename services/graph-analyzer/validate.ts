@@ -1,0 +1,31 @@
+/**
+ * Input checks for Prepare and Analyze: supported opset range and known op types. Every failure is an
+ * InvalidArgument naming the node.
+ */
+import type { ModelProto, GraphProto } from '../core/onnx/index.js';
+import { InvalidArgument } from '../core/errors.js';
+
+export const MAX_SUPPORTED_OPSET = 21;
+
+/** Every op type of the default ONNX domain (any version up to opset 23). */
+export const ONNX_OPS: ReadonlySet<string> = new Set(
+  'Abs Acos Acosh Add AffineGrid And ArgMax ArgMin Asin Asinh Atan Atanh Attention AveragePool BatchNormalization Bernoulli BitCast BitShift BitwiseAnd BitwiseNot BitwiseOr BitwiseXor BlackmanWindow Cast CastLike CausalConvWithState Ceil Celu CenterCropPad Clip Col2Im Compress Concat ConcatFromSequence Constant ConstantOfShape Conv ConvInteger ConvTranspose Cos Cosh CumProd CumSum DFT DeformConv DepthToSpace DequantizeLinear Det Div Dropout DynamicQuantizeLinear Einsum Elu Equal Erf Exp Expand EyeLike Flatten Floor GRU Gather GatherElements GatherND Gelu Gemm GlobalAveragePool GlobalLpPool GlobalMaxPool Greater GreaterOrEqual GridSample GroupNormalization HammingWindow HannWindow HardSigmoid HardSwish Hardmax Identity If ImageDecoder InstanceNormalization IsInf IsNaN LRN LSTM LayerNormalization LeakyRelu Less LessOrEqual LinearAttention Log LogSoftmax Loop LpNormalization LpPool MatMul MatMulInteger Max MaxPool MaxRoiPool MaxUnpool Mean MeanVarianceNormalization MelWeightMatrix Min Mish Mod Mul Multinomial Neg NegativeLogLikelihoodLoss NonMaxSuppression NonZero Not OneHot Optional OptionalGetElement OptionalHasElement Or PRelu Pad Pow QLinearConv QLinearMatMul QuantizeLinear RMSNormalization RNN RandomNormal RandomNormalLike RandomUniform RandomUniformLike Range Reciprocal ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum ReduceSumSquare RegexFullMatch Relu Reshape Resize ReverseSequence RoiAlign RotaryEmbedding Round STFT Scan Scatter ScatterElements ScatterND Selu SequenceAt SequenceConstruct SequenceEmpty SequenceErase SequenceInsert SequenceLength SequenceMap Shape Shrink Sigmoid Sign Sin Sinh Size Slice Softmax SoftmaxCrossEntropyLoss Softplus Softsign SpaceToDepth Split SplitToSequence Sqrt Squeeze StringConcat StringNormalizer StringSplit Sub Sum SwiGLU Swish Tan Tanh TensorScatter TfIdfVectorizer ThresholdedRelu Tile TopK Transpose Trilu Unique Unsqueeze Upsample Where Xor'.split(' '),
+);
+
+const DEFAULT_DOMAINS = new Set(['', 'ai.onnx']);
+
+/** Throws for a default-domain node whose op type ONNX does not define (custom domains are accepted). */
+export function checkOps(model: ModelProto): void {
+  const visit = (g: GraphProto): void => {
+    for (const n of g.node) {
+      if (DEFAULT_DOMAINS.has(n.domain ?? '') && !ONNX_OPS.has(n.opType)) {
+        throw new InvalidArgument(`node "${n.name || '(unnamed)'}" has op type "${n.opType}", which is not an ONNX operator and has no custom domain`);
+      }
+      for (const a of n.attribute) {
+        if (a.g) visit(a.g as GraphProto);
+        for (const sg of a.graphs ?? []) visit(sg as GraphProto);
+      }
+    }
+  };
+  visit(model.graph as GraphProto);
+}
