@@ -54,6 +54,15 @@ test('TRT build where TensorRT is absent → FailedPrecondition saying so', asyn
   );
 });
 
+test('TRT int8/fp8/int4 on a model without Q/DQ → InvalidArgument (no implicit calibration)', async () => {
+  for (const precision of ['int8', 'fp8', 'int4']) {
+    await assert.rejects(
+      build({ onnx: MNIST, deployment: { runtime: 'TRT', version: '10.0', precision } }),
+      (err: unknown) => err instanceof InvalidArgument && /explicitly quantized/.test(err.message),
+    );
+  }
+});
+
 test('tampered engine: header mismatch → InvalidArgument', async () => {
   const res = await build({ onnx: MNIST, deployment: { runtime: 'ORT', version: '1.16' } });
   const tampered = new Uint8Array(res.engine);

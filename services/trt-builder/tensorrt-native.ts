@@ -6,8 +6,13 @@
  *   version(): string                               e.g. "10.16.0"
  *   build(args: NativeTrtBuildArgs): Promise<NativeTrtBuildResult>   (AsyncWorker, off the JS thread)
  * Where the addon was built without TensorRT, or cannot be loaded at all, `loadTensorRt()` returns
- * `{ present: false, reason }` and callers answer FailedPrecondition.
+ * `{ present: false, reason }` and callers answer FailedPrecondition. A failed native build rejects
+ * with an Error whose `code` is INVALID_ARGUMENT, FAILED_PRECONDITION or INTERNAL and whose `log`
+ * holds the TensorRT log records.
  */
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 export interface NativeTrtProfile {
   name: string;
@@ -69,41 +74,39 @@ function asNativeTensorRt(v: unknown): NativeTensorRt | undefined {
 
 let cached: Promise<TensorRtAvailability> | undefined;
 
-/** Looks for the addon's `tensorrt` object once per process. */
+/**
+ * Looks (once per process) for `tensorrt` on the compiled addon that native/index.ts loads
+ * (same file, so the same module instance through require's cache).
+ */
 export function loadTensorRt(): Promise<TensorRtAvailability> {
   cached ??= (async (): Promise<TensorRtAvailability> => {
-    let mod: unknown;
+    let paths: readonly string[];
     try {
-      const loaderPath = '../../native/index.js';
-      mod = await import(loaderPath);
+      const native = await import('../../native/index.js');
+      paths = native.ADDON_PATHS;
     } catch (err) {
-      return { present: false, reason: `native addon not loadable (${(err as Error).message.split('\n')[0]})` };
+      return { present: false, reason: `native addon loader unavailable (${(err as Error).message.split('\n')[0]})` };
     }
-    const candidates: unknown[] = [];
-    if (isRecord(mod)) {
-      candidates.push(mod['tensorrt']);
-      for (const key of ['native', 'addon', 'default']) {
-        const inner = mod[key];
-        if (isRecord(inner)) candidates.push(inner['tensorrt']);
-      }
-      const loadFn = mod['loadNative'] ?? mod['loadAddon'];
-      if (typeof loadFn === 'function') {
-        try {
-          const loaded: unknown = await (loadFn as () => unknown)();
-          if (isRecord(loaded)) candidates.push(loaded['tensorrt']);
-        } catch {
-          /* the addon is not built here: fall through */
-        }
-      }
+    const file = paths.find((p) => existsSync(p));
+    if (!file) return { present: false, reason: 'the native addon is not built (npm run build:native), so TensorRT cannot be used' };
+    let addon: unknown;
+    try {
+      addon = createRequire(import.meta.url)(file);
+    } catch (err) {
+      return { present: false, reason: `the native addon failed to load (${(err as Error).message.split('\n')[0]})` };
     }
-    for (const c of candidates) {
-      const api = asNativeTensorRt(c);
-      if (api) return { present: true, version: api.version(), api };
+    const api = isRecord(addon) ? asNativeTensorRt(addon['tensorrt']) : undefined;
+    if (!api) {
+      return {
+        present: false,
+        reason: 'the native addon was built without TensorRT (no NvInfer.h / libnvinfer found at build time)',
+      };
     }
-    return {
-      present: false,
-      reason: 'the native addon was built without TensorRT (no NvInfer.h / libnvinfer found at build time)',
-    };
+    try {
+      return { present: true, version: api.version(), api };
+    } catch (err) {
+      return { present: false, reason: `TensorRT library not usable: ${(err as Error).message}` };
+    }
   })();
   return cached;
 }

@@ -1,5 +1,5 @@
 /** Runtime TRT: the engine built by the native addon through TensorRT's C++ API. */
-import { FailedPrecondition, InvalidArgument } from '../core/errors.js';
+import { FailedPrecondition, Internal, InvalidArgument, type DomainError } from '../core/errors.js';
 import { decodeModel } from '../core/onnx/model.js';
 import { addEngineHeader } from './engine-header.js';
 import type { Deployment } from './deployment.js';
@@ -55,6 +55,11 @@ export async function buildTrtEngine(onnx: Uint8Array, deployment: Deployment, o
   const profiles = opts.dynamicShapes ? shapeProfiles(opts.dynamicShapes) : [];
   const stronglyTyped = hasQdq(onnx);
 
+  if (!stronglyTyped && deployment.precision !== 'fp32' && deployment.precision !== 'fp16') {
+    throw new InvalidArgument(
+      `precision ${deployment.precision} needs an explicitly quantized model (QuantizeLinear/DequantizeLinear nodes); quantize it first`,
+    );
+  }
   const trt = await loadTensorRt();
   if (!trt.present) {
     throw new FailedPrecondition(`runtime TRT: TensorRT is not available on this host: ${trt.reason}; use runtime ORT`);
@@ -69,6 +74,8 @@ export async function buildTrtEngine(onnx: Uint8Array, deployment: Deployment, o
     ...(opts.timingCache ? { timingCache: opts.timingCache } : {}),
     profiles,
     logSeverity: opts.verbose ? 4 : 2,
+  }).catch((err: unknown) => {
+    throw nativeError(err);
   });
   const engine = addEngineHeader(built.engine);
   return {
@@ -79,4 +86,20 @@ export async function buildTrtEngine(onnx: Uint8Array, deployment: Deployment, o
     log: built.log,
     stronglyTyped,
   };
+}
+
+/** A rejected native build → the DomainError its `code` names, with the TensorRT log tail. */
+function nativeError(err: unknown): DomainError {
+  const e = err as { message?: unknown; code?: unknown; log?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const log = Array.isArray(e.log)
+    ? (e.log as Array<{ severity?: unknown; message?: unknown }>)
+        .filter((r) => r.severity === 'error' || r.severity === 'internal_error')
+        .slice(-5)
+        .map((r) => String(r.message))
+    : [];
+  const text = `TensorRT build: ${message}${log.length ? `\n${log.join('\n')}` : ''}`;
+  if (e.code === 'INVALID_ARGUMENT') return new InvalidArgument(text);
+  if (e.code === 'FAILED_PRECONDITION') return new FailedPrecondition(text);
+  return new Internal(text);
 }
