@@ -144,7 +144,10 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
   }
   for (const e of o.noQuantize) {
     if (o.removal === 'intended') {
-      dqInputs.get(e.consumer)?.delete(e.tensor);
+      // Remove the pair that feeds the consumer: its own pair when pairs are dedicated, else the one shared pair.
+      if (!marked.has(e.tensor) || isInit(e.tensor)) continue;
+      if (dedicated.has(e.tensor)) dqInputs.get(e.consumer)?.delete(e.tensor);
+      else for (const c of g.consumers(e.tensor)) dqInputs.get(c)?.delete(e.tensor);
       continue;
     }
     const t0 = g.outputs(e.producer)[0];
