@@ -700,7 +700,7 @@ export function torchEntropyAmax(h: TorchHistogram | null, opts: TorchSearchOpti
       // np.digitize against float64 edges k*step: correct the floating division
       while (l + 1 <= nLevels && (l + 1) * step <= j) l++;
       while (l > 0 && l * step > j) l--;
-      if (l > nLevels - 1) l = nLevels; // beyond the last edge (only when j >= i)
+      if (l > nLevels - 1) l = nLevels - 1;
       level[j] = l;
       if (bins[j] !== 0) {
         levelSum[l]! += bins[j]!;
@@ -937,13 +937,9 @@ function e4m3Magnitude(a: number): number {
   return rintHalfEven(a / ulp) * ulp;
 }
 
-function e4m3BitsOf(x: number): number {
-  const neg = x < 0 || Object.is(x, -0) ? 0x80 : 0;
-  if (Number.isNaN(x)) {
-    // keep the float32 sign bit of the NaN
-    const b = new Float32Array([x]);
-    return (new Uint32Array(b.buffer)[0]! >>> 31 ? 0x80 : 0) | 0x7f;
-  }
+function e4m3BitsOf(x: number, signBit: number): number {
+  const neg = signBit ? 0x80 : 0;
+  if (Number.isNaN(x)) return neg | 0x7f;
   const m = e4m3Magnitude(Math.abs(x));
   if (m === 0) return neg;
   if (m < 2 ** -6) return neg | Math.round(m * 512);
@@ -965,7 +961,9 @@ export function e4m3DecodeOne(b: number): number {
 
 export function e4m3Encode(data: Float32Array): Uint8Array {
   const out = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = e4m3BitsOf(data[i]!);
+  // sign bits straight from the float32 encoding (keeps the sign of -0 and of NaN)
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < data.length; i++) out[i] = e4m3BitsOf(data[i]!, bits[i]! >>> 31);
   return out;
 }
 

@@ -1,0 +1,420 @@
+#include "calib.h"
+
+#include "common.h"
+#include "histogram.h"
+#include "numpy_compat.h"
+#include "quant_math.h"
+
+namespace modelopt {
+namespace {
+
+// ---- onnxruntime ---------------------------------------------------------------------------
+
+// smooth_distribution on integer counts (float32 result); false when all counts are zero.
+bool Smooth(const double* p, size_t n, std::vector<float>& out) {
+  size_t zeros = 0;
+  for (size_t i = 0; i < n; i++) zeros += p[i] == 0 ? 1 : 0;
+  const size_t nonzeros = n - zeros;
+  if (nonzeros == 0) return false;
+  const double eps = 0.0001;
+  const double eps1 = eps * static_cast<double>(zeros) / static_cast<double>(nonzeros);
+  if (!(eps1 < 1.0)) throw KernelError("smooth_distribution: eps1 >= 1 (too many empty bins)");
+  const float addZero = static_cast<float>(eps);
+  const float addNonzero = static_cast<float>(-eps1);
+  out.resize(n);
+  for (size_t i = 0; i < n; i++) {
+    out[i] = p[i] == 0 ? 0.0f + addZero : static_cast<float>(p[i]) + addNonzero;
+    if (!(out[i] > 0)) throw KernelError("smooth_distribution produced a non-positive entry");
+  }
+  return true;
+}
+
+// onnxruntime's entropy(p, q) in float32 with numpy pairwise sums.
+float OrtEntropy(const std::vector<float>& pk, const std::vector<float>& qk, std::vector<float>& vec) {
+  const size_t n = pk.size();
+  const float sp = np::PairwiseSum(pk.data(), n);
+  const float sq = np::PairwiseSum(qk.data(), n);
+  vec.resize(n);
+  for (size_t i = 0; i < n; i++) {
+    const float p = pk[i] / sp;
+    const float q = qk[i] / sq;
+    float v;
+    if (p > 0 && q > 0) v = p * static_cast<float>(std::log(static_cast<double>(p / q)));
+    else if (p == 0 && q >= 0) v = 0.0f;
+    else v = std::numeric_limits<float>::infinity();
+    vec[i] = v;
+  }
+  return np::PairwiseSum(vec.data(), n);
+}
+
+struct OrtEntropyBaton : Baton {
+  HistState h;
+  int64_t nq = 128;
+  float low = 0, high = 0;
+  void Execute() override {
+    const auto& hist = h.hist;
+    const int64_t numBins = static_cast<int64_t>(hist.size());
+    const int64_t zero = numBins / 2;
+    const int64_t halfQ = nq / 2;
+    const int64_t nCand = zero - halfQ + 1;
+    if (nq < 1) throw KernelError("numQuantizedBins must be positive");
+    if (nCand < 1) throw KernelError("histogram has fewer bins than num_quantized_bins");
+    std::vector<double> prefix(static_cast<size_t>(numBins + 1), 0.0);
+    for (int64_t i = 0; i < numBins; i++) prefix[i + 1] = prefix[i] + hist[i];
+    std::vector<float> div(static_cast<size_t>(nCand));
+    ParallelFor(static_cast<size_t>(nCand), 16, 0, [&](size_t cb, size_t ce, int) {
+      std::vector<double> p, q, qb(static_cast<size_t>(nq));
+      std::vector<float> ps, qs, vec;
+      for (size_t c = cb; c < ce; c++) {
+        const int64_t i = static_cast<int64_t>(c) + halfQ;
+        const int64_t start = zero - i;
+        const int64_t end = std::min(zero + i + 1, numBins);
+        const int64_t size = end - start;
+        p.assign(hist.begin() + start, hist.begin() + end);
+        p[0] += prefix[start];
+        p[size - 1] += prefix[numBins] - prefix[end];
+        const int64_t merged = size / nq;
+        for (int64_t b = 0; b < nq; b++) {
+          double s = 0;
+          for (int64_t k = b * merged; k < b * merged + merged; k++) s += hist[start + k];
+          qb[b] = s;
+        }
+        for (int64_t k = nq * merged; k < size; k++) qb[nq - 1] += hist[start + k];
+        q.assign(static_cast<size_t>(size), 0.0);
+        for (int64_t b = 0; b < nq; b++) {
+          const int64_t s0 = b * merged;
+          double norm = 0;
+          for (int64_t k = s0; k < s0 + merged; k++) norm += p[k] != 0 ? 1 : 0;
+          if (norm != 0) {
+            const double v = std::trunc(qb[b] / norm);
+            for (int64_t k = s0; k < s0 + merged; k++) q[k] = v;
+          }
+        }
+        const bool okP = Smooth(p.data(), p.size(), ps);
+        const bool okQ = Smooth(q.data(), q.size(), qs);
+        div[c] = (!okP || !okQ) ? std::numeric_limits<float>::infinity() : OrtEntropy(ps, qs, vec);
+      }
+    });
+    // np.argmin: the first NaN if any, else the first minimum
+    int64_t sel = -1;
+    for (int64_t c = 0; c < nCand; c++)
+      if (std::isnan(div[c])) {
+        sel = c;
+        break;
+      }
+    if (sel < 0) {
+      float best = std::numeric_limits<float>::infinity();
+      for (int64_t c = 0; c < nCand; c++)
+        if (div[c] < best) {
+          best = div[c];
+          sel = c;
+        }
+      if (sel < 0) sel = 0;
+    }
+    const int64_t i = sel + halfQ;
+    low = h.edges[zero - i];
+    high = h.edges[std::min(zero + i + 1, numBins)];
+    if (low < h.min) low = h.min;
+    if (high > h.max) high = h.max;
+  }
+  Napi::Value Result(Napi::Env env) override {
+    auto o = Napi::Object::New(env);
+    o.Set("low", static_cast<double>(low));
+    o.Set("high", static_cast<double>(high));
+    return o;
+  }
+};
+
+// np.searchsorted(np.cumsum(hist / total), v) (left) with float64 cumsum.
+int64_t PercentileIndex(const std::vector<double>& hist, double v) {
+  double total = 0;
+  for (double c : hist) total += c;
+  double c = 0;
+  for (size_t i = 0; i < hist.size(); i++) {
+    c += hist[i] / total;
+    if (c >= v) return static_cast<int64_t>(i);
+  }
+  return static_cast<int64_t>(hist.size());
+}
+
+struct OrtPercentileBaton : Baton {
+  HistState h;
+  double percentile = 99.999;
+  bool symmetric = true;
+  float low = 0, high = 0;
+  void Execute() override {
+    if (symmetric) {
+      high = h.edges[PercentileIndex(h.hist, percentile / 100.0)];
+      low = -high;
+    } else {
+      const double cut = (100.0 - percentile) / 200.0;
+      high = h.edges[PercentileIndex(h.hist, 1.0 - cut)];
+      low = h.edges[PercentileIndex(h.hist, cut)];
+    }
+    if (low < h.min) low = h.min;
+    if (high > h.max) high = h.max;
+  }
+  Napi::Value Result(Napi::Env env) override {
+    auto o = Napi::Object::New(env);
+    o.Set("low", static_cast<double>(low));
+    o.Set("high", static_cast<double>(high));
+    return o;
+  }
+};
+
+struct OrtDistributionBaton : Baton {
+  HistState h;
+  bool p3 = false;
+  float avg = 0, stdv = 0, lowest = 0, highest = 0;
+  void Execute() override {
+    const size_t n = h.hist.size();
+    std::vector<float> values(n);
+    for (size_t i = 0; i < n; i++) values[i] = (h.edges[i] + h.edges[i + 1]) * 0.5f;
+    if (p3) {
+      const float power = static_cast<float>(1.0 / 3.0);
+      for (size_t i = 0; i < n; i++) {
+        const float v = values[i];
+        float fact = std::fabs(v) / v;
+        if (!std::isfinite(fact)) fact = 1.0f;
+        values[i] = static_cast<float>(std::pow(static_cast<double>(std::fabs(v)), static_cast<double>(power))) * fact;
+      }
+    }
+    std::vector<double> hv(n), hv2(n);
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+      hv[i] = h.hist[i] * static_cast<double>(values[i]);
+      hv2[i] = h.hist[i] * static_cast<double>(values[i] * values[i]);
+      total += h.hist[i];
+    }
+    const double a = np::PairwiseSum(hv.data(), n) / total;
+    const double s = std::pow(np::PairwiseSum(hv2.data(), n) / total - a * a, 0.5);
+    avg = static_cast<float>(a);
+    stdv = static_cast<float>(s);
+    lowest = std::numeric_limits<float>::infinity();
+    highest = -lowest;
+    for (float e : h.edges) {
+      lowest = e < lowest ? e : lowest;
+      highest = e > highest ? e : highest;
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    auto o = Napi::Object::New(env);
+    o.Set("avg", static_cast<double>(avg));
+    o.Set("std", static_cast<double>(stdv));
+    o.Set("lowest", static_cast<double>(lowest));
+    o.Set("highest", static_cast<double>(highest));
+    return o;
+  }
+};
+
+// ---- ModelOpt torch calibrators -------------------------------------------------------------
+
+// scipy.stats.entropy(p, q) in float64 (pairwise sums), matching reference.ts klDivergence.
+double KlDivergence(const std::vector<double>& p, const std::vector<double>& q, std::vector<double>& v) {
+  const size_t n = p.size();
+  const double sp = np::PairwiseSum(p.data(), n);
+  const double sq = np::PairwiseSum(q.data(), n);
+  v.resize(n);
+  for (size_t i = 0; i < n; i++) {
+    const double pi = p[i] / sp, qi = q[i] / sq;
+    if (pi > 0 && qi > 0) v[i] = pi * std::log(pi / qi);
+    else if (pi == 0 && qi >= 0) v[i] = 0;
+    else v[i] = std::numeric_limits<double>::infinity();
+  }
+  return np::PairwiseSum(v.data(), n);
+}
+
+struct TorchEntropyBaton : Baton {
+  HistState h;
+  int64_t numBits = 8, startBin = 128, stride = 1;
+  bool isUnsigned = false;
+  float amax = 0;
+  void Execute() override {
+    if (stride < 1) throw KernelError("stride must be >= 1");
+    if (numBits < 1 || numBits > 30) throw KernelError("numBits out of range");
+    std::vector<double> bins = h.hist;
+    if (bins.size() > 1) bins[0] = bins[1];
+    double totalData = 0;
+    for (double b : bins) totalData += b;
+    const int64_t nLevels = int64_t(1) << (numBits - 1 + (isUnsigned ? 1 : 0));
+    const int64_t stop = static_cast<int64_t>(bins.size());
+    std::vector<double> suffix(static_cast<size_t>(stop + 1), 0.0);
+    for (int64_t i = stop - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + bins[i];
+    std::vector<int64_t> cands;
+    for (int64_t i = startBin; i <= stop; i += stride) cands.push_back(i);
+    std::vector<double> ent(cands.size());
+    std::vector<std::string> errors(static_cast<size_t>(DefaultThreads()));
+    ParallelFor(cands.size(), 8, 0, [&](size_t cb, size_t ce, int) {
+      std::vector<int64_t> level(static_cast<size_t>(stop));
+      std::vector<double> levelSum(static_cast<size_t>(nLevels)), levelCnt(static_cast<size_t>(nLevels)), p, q, v;
+      for (size_t c = cb; c < ce; c++) {
+        const int64_t i = cands[c];
+        const double step = static_cast<double>(i) / static_cast<double>(nLevels);
+        std::fill(levelSum.begin(), levelSum.end(), 0.0);
+        std::fill(levelCnt.begin(), levelCnt.end(), 0.0);
+        for (int64_t j = 0; j < i; j++) {
+          int64_t l = static_cast<int64_t>(std::floor(static_cast<double>(j) / step));
+          while (l + 1 <= nLevels && static_cast<double>(l + 1) * step <= static_cast<double>(j)) l++;
+          while (l > 0 && static_cast<double>(l) * step > static_cast<double>(j)) l--;
+          if (l > nLevels - 1) l = nLevels - 1;
+          level[j] = l;
+          if (bins[j] != 0) {
+            levelSum[l] += bins[j];
+            levelCnt[l] += 1;
+          }
+        }
+        p.assign(static_cast<size_t>(i), 0.0);
+        q.assign(static_cast<size_t>(i), 0.0);
+        double totalNew = 0;
+        for (int64_t j = 0; j < i; j++) {
+          p[j] = bins[j];
+          if (bins[j] != 0) {
+            const int64_t l = level[j];
+            q[j] = levelSum[l] / levelCnt[l];
+            totalNew += q[j];
+          }
+        }
+        const double tail = suffix[i];
+        totalNew += tail;
+        p[i - 1] += tail;
+        double totalOld = 0;
+        for (int64_t j = 0; j < i; j++) totalOld += p[j];
+        if (std::round(totalNew) != totalData || std::round(totalOld) != totalData) {
+          throw KernelError("Count mismatch in the entropy calibrator");
+        }
+        ent[c] = KlDivergence(p, q, v);
+      }
+    });
+    double best = std::numeric_limits<double>::infinity();
+    int64_t bestI = -1;
+    for (size_t c = 0; c < cands.size(); c++)
+      if (ent[c] <= best) {
+        best = ent[c];
+        bestI = cands[c];
+      }
+    if (bestI < 0) bestI = startBin <= stop ? startBin + ((stop - startBin) / stride) * stride : stop;
+    amax = h.edges[std::min<int64_t>(bestI, static_cast<int64_t>(h.edges.size()) - 1)];
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, amax); }
+};
+
+struct TorchMseBaton : Baton {
+  HistState h;
+  int64_t numBits = 8, startBin = 128, stride = 1;
+  bool isUnsigned = false, e4m3 = false, none = false;
+  float amax = 0;
+  void Execute() override {
+    if (stride < 1) throw KernelError("stride must be >= 1");
+    if (!e4m3 && (numBits < 2 || numBits > 16)) throw KernelError("numBits must be in [2, 16]");
+    const int64_t n = static_cast<int64_t>(h.hist.size());
+    std::vector<float> centres(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; i++) centres[i] = (h.edges[i + 1] + h.edges[i]) / 2.0f;
+    const float bound = static_cast<float>((int64_t(1) << (numBits - 1 + (isUnsigned ? 1 : 0))) - 1);
+    const float lo = isUnsigned ? 0.0f : -bound;
+    std::vector<int64_t> cands;
+    for (int64_t i = startBin; i < n; i += stride) cands.push_back(i);
+    std::vector<double> mse(cands.size());
+    ParallelFor(cands.size(), 16, 0, [&](size_t cb, size_t ce, int) {
+      for (size_t c = cb; c < ce; c++) {
+        const float am = centres[cands[c]];
+        const float s = e4m3 ? 448.0f / am : 0.0f;
+        double acc = 0;
+        for (int64_t k = 0; k < n; k++) {
+          const float x = centres[k];
+          const float qv = e4m3 ? qm::FakeQuantE4M3(x, s, true) : qm::FakeQuantInt(x, am, bound, lo);
+          const double d = static_cast<double>(qv) - static_cast<double>(x);
+          acc += d * d * h.hist[k];
+        }
+        mse[c] = acc / static_cast<double>(n);
+      }
+    });
+    double best = std::numeric_limits<double>::infinity();
+    int64_t bestI = -1;
+    for (size_t c = 0; c < cands.size(); c++)
+      if (mse[c] < best) {
+        best = mse[c];
+        bestI = cands[c];
+      }
+    if (bestI < 0) {
+      if (n > startBin) bestI = startBin;
+      else {
+        none = true;
+        return;
+      }
+    }
+    amax = centres[bestI];
+  }
+  Napi::Value Result(Napi::Env env) override { return none ? env.Null() : Napi::Number::New(env, amax); }
+};
+
+struct TorchPercentileBaton : Baton {
+  HistState h;
+  double percentile = 99.99;
+  float amax = 0;
+  void Execute() override {
+    int64_t idx = PercentileIndex(h.hist, percentile / 100.0);
+    amax = h.edges[std::min<int64_t>(idx, static_cast<int64_t>(h.edges.size()) - 1)];
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, amax); }
+};
+
+void CheckPercentile(const Napi::CallbackInfo& info, double p) {
+  if (!(p >= 0 && p <= 100)) throw Napi::RangeError::New(info.Env(), "Invalid percentile. Must be in range 0 <= percentile <= 100.");
+}
+
+}  // namespace
+
+Napi::Value OrtEntropyThreshold(const Napi::CallbackInfo& info) {
+  auto b = std::make_unique<OrtEntropyBaton>();
+  b->h = ReadHistState(info[0], "histogram", true, false);
+  b->nq = IntArg(info, 1, "numQuantizedBins");
+  return Queue(info.Env(), std::move(b));
+}
+
+Napi::Value OrtPercentile(const Napi::CallbackInfo& info) {
+  auto b = std::make_unique<OrtPercentileBaton>();
+  b->h = ReadHistState(info[0], "histogram", true, false);
+  b->percentile = NumberArg(info, 1, "percentile");
+  CheckPercentile(info, b->percentile);
+  b->symmetric = BoolArg(info, 2);
+  return Queue(info.Env(), std::move(b));
+}
+
+Napi::Value OrtDistribution(const Napi::CallbackInfo& info) {
+  auto b = std::make_unique<OrtDistributionBaton>();
+  b->h = ReadHistState(info[0], "histogram", false, false);
+  b->p3 = BoolArg(info, 1);
+  if (b->h.hist.size() < 512) throw Napi::RangeError::New(info.Env(), "Invalid num_bins. Must be in range 512 <= num_bins.");
+  return Queue(info.Env(), std::move(b));
+}
+
+Napi::Value TorchEntropyAmax(const Napi::CallbackInfo& info) {
+  auto b = std::make_unique<TorchEntropyBaton>();
+  b->h = ReadHistState(info[0], "histogram", false, false);
+  b->numBits = IntArg(info, 1, "numBits");
+  b->isUnsigned = BoolArg(info, 2);
+  b->startBin = IntArg(info, 3, "startBin");
+  b->stride = IntArg(info, 4, "stride");
+  return Queue(info.Env(), std::move(b));
+}
+
+Napi::Value TorchMseAmax(const Napi::CallbackInfo& info) {
+  auto b = std::make_unique<TorchMseBaton>();
+  b->h = ReadHistState(info[0], "histogram", false, false);
+  b->numBits = IntArg(info, 1, "numBits");
+  b->isUnsigned = BoolArg(info, 2);
+  b->startBin = IntArg(info, 3, "startBin");
+  b->stride = IntArg(info, 4, "stride");
+  b->e4m3 = BoolArg(info, 5);
+  return Queue(info.Env(), std::move(b));
+}
+
+Napi::Value TorchPercentileAmax(const Napi::CallbackInfo& info) {
+  auto b = std::make_unique<TorchPercentileBaton>();
+  b->h = ReadHistState(info[0], "histogram", false, false);
+  b->percentile = NumberArg(info, 1, "percentile");
+  CheckPercentile(info, b->percentile);
+  return Queue(info.Env(), std::move(b));
+}
+
+}  // namespace modelopt

@@ -1,0 +1,364 @@
+#include "histogram.h"
+
+#include "common.h"
+#include "numpy_compat.h"
+
+namespace modelopt {
+namespace {
+
+constexpr size_t kChunk = 1 << 18;  // elements per thread at least
+
+// numpy.histogram(x, n, range=(first, last)) counts added into `hist`; returns the edges.
+std::vector<float> HistUniform(const float* x, size_t len, int64_t n, float first, float last, bool pythonRange,
+                               std::vector<double>& hist) {
+  if (first == last) {
+    first = first - 0.5f;
+    last = last + 0.5f;
+  }
+  std::vector<float> edges = pythonRange ? np::LinspaceF64(first, last, n) : np::LinspaceF32(first, last, n);
+  hist.assign(static_cast<size_t>(n), 0.0);
+  const float denom = last - first;
+  const float* e = edges.data();
+  int threads = DefaultThreads();
+  std::vector<std::vector<int64_t>> local(static_cast<size_t>(threads));
+  ParallelFor(len, kChunk, threads, [&](size_t b, size_t end, int w) {
+    auto& c = local[w];
+    c.assign(static_cast<size_t>(n), 0);
+    for (size_t i = b; i < end; i++) {
+      int64_t k = np::UniformBin(x[i], n, first, last, denom, e);
+      if (k >= 0) c[k]++;
+    }
+  });
+  for (auto& c : local)
+    for (size_t k = 0; k < c.size(); k++) hist[k] += static_cast<double>(c[k]);
+  return edges;
+}
+
+// numpy.histogram(x, bins=edges) counts (x given through a transform, e.g. |x|).
+template <typename Tf>
+std::vector<double> HistEdges(const float* x, size_t len, const std::vector<float>& edges, Tf tf) {
+  const int64_t n = static_cast<int64_t>(edges.size()) - 1;
+  std::vector<double> hist(static_cast<size_t>(n), 0.0);
+  int threads = DefaultThreads();
+  std::vector<std::vector<int64_t>> local(static_cast<size_t>(threads));
+  ParallelFor(len, kChunk, threads, [&](size_t b, size_t end, int w) {
+    auto& c = local[w];
+    c.assign(static_cast<size_t>(n), 0);
+    for (size_t i = b; i < end; i++) {
+      int64_t k = np::EdgesBin(tf(x[i]), edges.data(), n);
+      if (k >= 0) c[k]++;
+    }
+  });
+  for (auto& c : local)
+    for (size_t k = 0; k < c.size(); k++) hist[k] += static_cast<double>(c[k]);
+  return hist;
+}
+
+// np.min / np.max (NaN propagates); 0, 0 for empty.
+void NpMinMax(const float* x, size_t n, float& mn, float& mx) {
+  if (n == 0) {
+    mn = mx = 0.0f;
+    return;
+  }
+  float a = std::numeric_limits<float>::infinity(), b = -a;
+  bool nan = false;
+  for (size_t i = 0; i < n; i++) {
+    float v = x[i];
+    if (std::isnan(v)) nan = true;
+    a = v < a ? v : a;
+    b = v > b ? v : b;
+  }
+  if (nan) mn = mx = std::numeric_limits<float>::quiet_NaN();
+  else {
+    mn = a;
+    mx = b;
+  }
+}
+
+HistState OrtMerge(const HistState& old, const float* x, size_t len, float newMin, float newMax, float newT) {
+  HistState r;
+  r.min = std::min(old.min, newMin);
+  r.max = std::max(old.max, newMax);
+  const int64_t nOld = static_cast<int64_t>(old.hist.size());
+  if (newT <= old.threshold) {
+    HistUniform(x, len, nOld, -old.threshold, old.threshold, false, r.hist);
+    for (int64_t i = 0; i < nOld; i++) r.hist[i] += old.hist[i];
+    r.edges = old.edges;
+    r.threshold = old.threshold;
+    return r;
+  }
+  if (old.threshold == 0.0f) {
+    r.edges = HistUniform(x, len, nOld, -newT, newT, false, r.hist);
+    for (int64_t i = 0; i < nOld; i++) r.hist[i] += old.hist[i];
+    r.threshold = newT;
+    return r;
+  }
+  const float stride = (2.0f * old.threshold) / static_cast<float>(nOld);
+  const int64_t half = static_cast<int64_t>(np::FloorDivide(newT - old.threshold, stride) + 1.0f);
+  const int64_t nb = nOld + 2 * half;
+  const float t = static_cast<float>(half) * stride + old.threshold;
+  r.edges = HistUniform(x, len, nb, -t, t, false, r.hist);
+  for (int64_t i = 0; i < nOld; i++) r.hist[half + i] += old.hist[i];
+  r.threshold = t;
+  return r;
+}
+
+bool SameEdges(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++)
+    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+  return true;
+}
+
+struct OrtCollectBaton : Baton {
+  bool hasState = false;
+  HistState state, out;
+  View<float> data;
+  int64_t numBins = 128;
+  void Execute() override {
+    float mn, mx;
+    NpMinMax(data.data, data.size, mn, mx);
+    if (!std::isfinite(mn)) mn = np::kFltTiny;
+    if (!std::isfinite(mx)) mx = np::kFltMax;
+    float t = std::max(std::fabs(mn), std::fabs(mx));
+    if (hasState) {
+      out = OrtMerge(state, data.data, data.size, mn, mx, t);
+      return;
+    }
+    out.edges = HistUniform(data.data, data.size, numBins, -t, t, data.size == 0, out.hist);
+    out.min = mn;
+    out.max = mx;
+    out.threshold = t;
+  }
+  Napi::Value Result(Napi::Env env) override { return WriteHistState(env, out, true, true); }
+};
+
+struct OrtMergeBaton : Baton {
+  HistState a, b, out;
+  void Execute() override {
+    if (SameEdges(a.edges, b.edges) && a.hist.size() == b.hist.size()) {
+      out = a;
+      for (size_t i = 0; i < a.hist.size(); i++) out.hist[i] = a.hist[i] + b.hist[i];
+      out.min = std::min(a.min, b.min);
+      out.max = std::max(a.max, b.max);
+      return;
+    }
+    out = OrtMerge(a, nullptr, 0, b.min, b.max, b.threshold);
+    const int64_t n = static_cast<int64_t>(out.hist.size());
+    for (size_t i = 0; i < b.hist.size(); i++) {
+      double w = b.hist[i];
+      if (w == 0) continue;
+      float c = (b.edges[i] + b.edges[i + 1]) * 0.5f;
+      int64_t lo = 0, hi = n;
+      while (lo < hi) {
+        int64_t mid = (lo + hi) >> 1;
+        if (out.edges[mid] <= c) lo = mid + 1;
+        else hi = mid;
+      }
+      int64_t j = std::min(std::max<int64_t>(lo - 1, 0), n - 1);
+      out.hist[j] += w;
+    }
+  }
+  Napi::Value Result(Napi::Env env) override { return WriteHistState(env, out, true, true); }
+};
+
+struct OrtAbsBaton : Baton {
+  bool hasState = false;
+  HistState state, out;
+  View<float> data;
+  int64_t numBins = 2048;
+  void Execute() override {
+    const float* x = data.data;
+    const size_t n = data.size;
+    // nanmin / nanmax of the signed data
+    float mn = 0, mx = 0;
+    if (n > 0) {
+      float a = std::numeric_limits<float>::infinity(), b = -a;
+      for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        a = v < a ? v : a;
+        b = v > b ? v : b;
+      }
+      if (a == std::numeric_limits<float>::infinity() && b == -a) a = b = std::numeric_limits<float>::quiet_NaN();
+      mn = a;
+      mx = b;
+    }
+    float aMin = std::numeric_limits<float>::infinity(), aMax = -aMin;
+    bool hasNaN = false;
+    for (size_t i = 0; i < n; i++) {
+      float v = std::fabs(x[i]);
+      if (std::isnan(v)) {
+        hasNaN = true;
+        continue;
+      }
+      aMin = v < aMin ? v : aMin;
+      aMax = v > aMax ? v : aMax;
+    }
+    auto absf = [](float v) { return std::fabs(v); };
+    if (!hasState) {
+      out.min = mn;
+      out.max = mx;
+      if (n == 0) {
+        out.edges = np::LinspaceF64(0.0, 1.0, numBins);
+        out.hist.assign(static_cast<size_t>(numBins), 0.0);
+        return;
+      }
+      if (hasNaN || !std::isfinite(aMin) || !std::isfinite(aMax)) throw KernelError("autodetected range of the absolute values is not finite");
+      std::vector<float> absx(n);
+      for (size_t i = 0; i < n; i++) absx[i] = std::fabs(x[i]);
+      out.edges = HistUniform(absx.data(), n, numBins, aMin, aMax, false, out.hist);
+      return;
+    }
+    std::vector<float> edges = state.edges;
+    float tempAmax = aMax == -std::numeric_limits<float>::infinity() ? std::numeric_limits<float>::quiet_NaN() : aMax;
+    if (std::isinf(tempAmax)) throw KernelError("absolute-value histogram: data contains Inf");
+    if (tempAmax > edges.back()) {
+      float width = edges[1] - edges[0];
+      auto ext = np::ArangeF32(edges.back() + width, tempAmax + width, width);
+      edges.insert(edges.end(), ext.begin(), ext.end());
+    }
+    out.hist = HistEdges(x, n, edges, absf);
+    for (size_t i = 0; i < state.hist.size(); i++) out.hist[i] += state.hist[i];
+    out.edges = std::move(edges);
+    auto nanMin = [](float a, float b) { return std::isnan(a) ? a : std::isnan(b) ? b : std::min(a, b); };
+    auto nanMax = [](float a, float b) { return std::isnan(a) ? a : std::isnan(b) ? b : std::max(a, b); };
+    out.min = nanMin(state.min, mn);
+    out.max = nanMax(state.max, mx);
+  }
+  Napi::Value Result(Napi::Env env) override { return WriteHistState(env, out, true, false); }
+};
+
+struct TorchCollectBaton : Baton {
+  bool hasState = false, skipZeros = false, empty = false;
+  HistState state, out;
+  View<float> data;
+  int64_t numBins = 2048;
+
+  static void Histc(const std::vector<float>& v, int64_t n, float hi, std::vector<double>& out) {
+    for (float x : v) {
+      if (!(x >= 0.0f && x <= hi)) continue;
+      int64_t b = hi > 0 ? static_cast<int64_t>(std::floor((static_cast<double>(x) * static_cast<double>(n)) / static_cast<double>(hi))) : 0;
+      if (b >= n) b = n - 1;
+      out[b] += 1;
+    }
+  }
+
+  void Execute() override {
+    std::vector<float> v;
+    v.reserve(data.size);
+    float xmax = -std::numeric_limits<float>::infinity();
+    for (size_t i = 0; i < data.size; i++) {
+      float a = std::fabs(data.data[i]);
+      if (std::isnan(a)) continue;
+      if (skipZeros && a == 0.0f) continue;
+      v.push_back(a);
+      xmax = a > xmax ? a : xmax;
+    }
+    if (v.empty()) {
+      empty = true;
+      return;
+    }
+    if (std::isinf(xmax)) throw KernelError("torch histogram: data contains Inf");
+    const float oldWidth = hasState ? state.edges[1] - state.edges[0] : 0.0f;
+    if (!hasState || oldWidth == 0.0f) {
+      out.edges = np::LinspaceF32(0.0f, xmax, numBins);
+      out.hist.assign(static_cast<size_t>(numBins), 0.0);
+      Histc(v, numBins, xmax, out.hist);
+      if (hasState) {
+        double s = 0;
+        for (double c : state.hist) s += c;
+        out.hist[0] += s;
+      }
+      return;
+    }
+    out.edges = state.edges;
+    int64_t n = static_cast<int64_t>(state.hist.size());
+    if (xmax > out.edges.back()) {
+      n = static_cast<int64_t>(std::ceil(static_cast<float>(static_cast<double>(xmax) / static_cast<double>(oldWidth))));
+      out.edges.resize(static_cast<size_t>(n + 1));
+      for (int64_t i = 0; i <= n; i++) out.edges[i] = static_cast<float>(static_cast<double>(i) * static_cast<double>(oldWidth));
+    }
+    out.hist.assign(static_cast<size_t>(n), 0.0);
+    Histc(v, n, out.edges[n], out.hist);
+    for (size_t i = 0; i < state.hist.size(); i++) out.hist[i] += state.hist[i];
+  }
+  Napi::Value Result(Napi::Env env) override {
+    if (empty) return hasState ? static_cast<Napi::Value>(WriteHistState(env, state, false, false)) : env.Null();
+    return WriteHistState(env, out, false, false);
+  }
+};
+
+}  // namespace
+
+HistState ReadHistState(const Napi::Value& v, const char* name, bool withRange, bool withThreshold) {
+  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), std::string(name) + " must be a histogram object");
+  auto o = v.As<Napi::Object>();
+  HistState s;
+  s.hist = CopyArray<double>(o.Get("hist"), "hist");
+  s.edges = CopyArray<float>(o.Get("edges"), "edges");
+  if (s.edges.size() != s.hist.size() + 1) throw Napi::RangeError::New(v.Env(), std::string(name) + ": edges must have hist.length + 1 entries");
+  if (s.hist.empty()) throw Napi::RangeError::New(v.Env(), std::string(name) + ": empty histogram");
+  auto num = [&](const char* k) {
+    Napi::Value x = o.Get(k);
+    if (!x.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(name) + "." + k + " must be a number");
+    return static_cast<float>(x.As<Napi::Number>().DoubleValue());
+  };
+  if (withRange) {
+    s.min = num("min");
+    s.max = num("max");
+  }
+  if (withThreshold) s.threshold = num("threshold");
+  return s;
+}
+
+Napi::Object WriteHistState(Napi::Env env, const HistState& s, bool withRange, bool withThreshold) {
+  auto o = Napi::Object::New(env);
+  o.Set("hist", ToTyped(env, s.hist));
+  o.Set("edges", ToTyped(env, s.edges));
+  if (withRange) {
+    o.Set("min", static_cast<double>(s.min));
+    o.Set("max", static_cast<double>(s.max));
+  }
+  if (withThreshold) o.Set("threshold", static_cast<double>(s.threshold));
+  return o;
+}
+
+Napi::Value OrtHistogramCollect(const Napi::CallbackInfo& info) {
+  auto b = std::make_unique<OrtCollectBaton>();
+  b->hasState = !info[0].IsNull() && !info[0].IsUndefined();
+  if (b->hasState) b->state = ReadHistState(info[0], "state", true, true);
+  b->data = Borrow<float>(*b, info[1], "data");
+  b->numBins = IntArg(info, 2, "numBins");
+  if (b->numBins < 1) throw Napi::RangeError::New(info.Env(), "numBins must be a positive integer");
+  return Queue(info.Env(), std::move(b));
+}
+
+Napi::Value OrtHistogramMerge(const Napi::CallbackInfo& info) {
+  auto b = std::make_unique<OrtMergeBaton>();
+  b->a = ReadHistState(info[0], "a", true, true);
+  b->b = ReadHistState(info[1], "b", true, true);
+  return Queue(info.Env(), std::move(b));
+}
+
+Napi::Value OrtAbsHistogramCollect(const Napi::CallbackInfo& info) {
+  auto b = std::make_unique<OrtAbsBaton>();
+  b->hasState = !info[0].IsNull() && !info[0].IsUndefined();
+  if (b->hasState) b->state = ReadHistState(info[0], "state", true, false);
+  b->data = Borrow<float>(*b, info[1], "data");
+  b->numBins = IntArg(info, 2, "numBins");
+  if (b->numBins < 1) throw Napi::RangeError::New(info.Env(), "numBins must be a positive integer");
+  return Queue(info.Env(), std::move(b));
+}
+
+Napi::Value TorchHistogramCollect(const Napi::CallbackInfo& info) {
+  auto b = std::make_unique<TorchCollectBaton>();
+  b->hasState = !info[0].IsNull() && !info[0].IsUndefined();
+  if (b->hasState) b->state = ReadHistState(info[0], "state", false, false);
+  b->data = Borrow<float>(*b, info[1], "data");
+  b->numBins = IntArg(info, 2, "numBins");
+  b->skipZeros = BoolArg(info, 3);
+  if (b->numBins < 1) throw Napi::RangeError::New(info.Env(), "numBins must be a positive integer");
+  return Queue(info.Env(), std::move(b));
+}
+
+}  // namespace modelopt
