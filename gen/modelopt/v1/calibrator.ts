@@ -178,7 +178,14 @@ export interface ActivationChunk {
 
 export interface CaptureActivationsResponse {
   progress?: Progress | undefined;
-  chunk?: ActivationChunk | undefined;
+  chunk?:
+    | ActivationChunk
+    | undefined;
+  /**
+   * Last message: every captured tensor in one artifact (a tensor bundle,
+   * services/core/tensor-bundle.ts), ready to pass to Quantizer.Quantize.
+   */
+  activations?: ArtifactRef | undefined;
 }
 
 function createBaseCalibrationOptions(): CalibrationOptions {
@@ -1975,7 +1982,7 @@ export const ActivationChunk: MessageFns<ActivationChunk> = {
 };
 
 function createBaseCaptureActivationsResponse(): CaptureActivationsResponse {
-  return { progress: undefined, chunk: undefined };
+  return { progress: undefined, chunk: undefined, activations: undefined };
 }
 
 export const CaptureActivationsResponse: MessageFns<CaptureActivationsResponse> = {
@@ -1985,6 +1992,9 @@ export const CaptureActivationsResponse: MessageFns<CaptureActivationsResponse> 
     }
     if (message.chunk !== undefined) {
       ActivationChunk.encode(message.chunk, writer.uint32(18).fork()).join();
+    }
+    if (message.activations !== undefined) {
+      ArtifactRef.encode(message.activations, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2018,6 +2028,14 @@ export const CaptureActivationsResponse: MessageFns<CaptureActivationsResponse> 
             message.chunk = ActivationChunk.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.activations = ArtifactRef.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2034,6 +2052,7 @@ export const CaptureActivationsResponse: MessageFns<CaptureActivationsResponse> 
     return {
       progress: isSet(object.progress) ? Progress.fromJSON(object.progress) : undefined,
       chunk: isSet(object.chunk) ? ActivationChunk.fromJSON(object.chunk) : undefined,
+      activations: isSet(object.activations) ? ArtifactRef.fromJSON(object.activations) : undefined,
     };
   },
 
@@ -2044,6 +2063,9 @@ export const CaptureActivationsResponse: MessageFns<CaptureActivationsResponse> 
     }
     if (message.chunk !== undefined) {
       obj.chunk = ActivationChunk.toJSON(message.chunk);
+    }
+    if (message.activations !== undefined) {
+      obj.activations = ArtifactRef.toJSON(message.activations);
     }
     return obj;
   },
@@ -2058,6 +2080,9 @@ export const CaptureActivationsResponse: MessageFns<CaptureActivationsResponse> 
       : undefined;
     message.chunk = (object.chunk !== undefined && object.chunk !== null)
       ? ActivationChunk.fromPartial(object.chunk)
+      : undefined;
+    message.activations = (object.activations !== undefined && object.activations !== null)
+      ? ArtifactRef.fromPartial(object.activations)
       : undefined;
     return message;
   },

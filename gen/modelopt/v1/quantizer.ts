@@ -40,7 +40,11 @@ export interface QuantizeRequest {
     | CalibrationTable
     | undefined;
   /** Alternative to `calibration`: the table as an artifact. */
-  calibrationTable?: ArtifactRef | undefined;
+  calibrationTable?:
+    | ArtifactRef
+    | undefined;
+  /** INT4 AWQ modes: the activations captured by Calibrator.CaptureActivations (a tensor bundle). */
+  activations?: ArtifactRef | undefined;
 }
 
 export interface QuantizeStats {
@@ -74,6 +78,7 @@ function createBaseQuantizeRequest(): QuantizeRequest {
     analysis: undefined,
     calibration: undefined,
     calibrationTable: undefined,
+    activations: undefined,
   };
 }
 
@@ -93,6 +98,9 @@ export const QuantizeRequest: MessageFns<QuantizeRequest> = {
     }
     if (message.calibrationTable !== undefined) {
       ArtifactRef.encode(message.calibrationTable, writer.uint32(42).fork()).join();
+    }
+    if (message.activations !== undefined) {
+      ArtifactRef.encode(message.activations, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -150,6 +158,14 @@ export const QuantizeRequest: MessageFns<QuantizeRequest> = {
             message.calibrationTable = ArtifactRef.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.activations = ArtifactRef.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -173,6 +189,7 @@ export const QuantizeRequest: MessageFns<QuantizeRequest> = {
         : isSet(object.calibration_table)
         ? ArtifactRef.fromJSON(object.calibration_table)
         : undefined,
+      activations: isSet(object.activations) ? ArtifactRef.fromJSON(object.activations) : undefined,
     };
   },
 
@@ -192,6 +209,9 @@ export const QuantizeRequest: MessageFns<QuantizeRequest> = {
     }
     if (message.calibrationTable !== undefined) {
       obj.calibrationTable = ArtifactRef.toJSON(message.calibrationTable);
+    }
+    if (message.activations !== undefined) {
+      obj.activations = ArtifactRef.toJSON(message.activations);
     }
     return obj;
   },
@@ -215,6 +235,9 @@ export const QuantizeRequest: MessageFns<QuantizeRequest> = {
       : undefined;
     message.calibrationTable = (object.calibrationTable !== undefined && object.calibrationTable !== null)
       ? ArtifactRef.fromPartial(object.calibrationTable)
+      : undefined;
+    message.activations = (object.activations !== undefined && object.activations !== null)
+      ? ArtifactRef.fromPartial(object.activations)
       : undefined;
     return message;
   },
