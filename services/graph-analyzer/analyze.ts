@@ -3,7 +3,7 @@
  * quantizable nodes, no-quantize input edges, exclusions, every decision with its rule, the activations the
  * calibrator must cover and op statistics.
  */
-import type { ModelProto, GraphProto, NodeProto } from '../core/onnx/index.js';
+import type { ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto } from '../core/onnx/index.js';
 import { Graph, defaultOpset, tensorToNumbers, constantNodeValue } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { AnalysisResult, NodeDecision, NoQuantizeEdge, QuantizeMode } from '../core/quant-types.js';
@@ -47,6 +47,8 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   const mode = opts.quantizeMode ?? 'int8';
   if (!QUANTIZE_MODES.includes(mode)) throw new InvalidArgument(`unknown quantize mode "${mode}"; expected one of ${QUANTIZE_MODES.join(', ')}`);
   const graph = model.graph as GraphProto;
+  initIdx.delete(graph);
+  viIdx.delete(graph);
   const opset = defaultOpset(model);
   if (opset > MAX_SUPPORTED_OPSET) throw new InvalidArgument(`model opset ${opset} is beyond the supported ${MAX_SUPPORTED_OPSET}`);
   new Graph(graph).validate();
@@ -189,14 +191,14 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
 /** Shape of a weight tensor: initializer dims, a Constant node's value, a ConstantOfShape with a const shape, or value_info. */
 export function weightShape(g: AGraph, graph: GraphProto, t: string | undefined): number[] | undefined {
   if (!t) return undefined;
-  const init = graph.initializer.find((x) => x.name === t);
+  const init = initializerIndex(graph).get(t);
   if (init) return init.dims.map(Number);
   const p = g.firstProducer(t);
   if (p >= 0) {
     const node = g.nodes[p]!;
     if (node.opType === 'Constant') return constantNodeValue(node.attribute, t)?.dims.map(Number);
     if (node.opType === 'ConstantOfShape' && node.input[0]) {
-      const s = graph.initializer.find((x) => x.name === node.input[0]);
+      const s = initializerIndex(graph).get(node.input[0]);
       if (s) return tensorToNumbers(s);
       const sp = g.firstProducer(node.input[0]);
       if (sp >= 0 && g.nodes[sp]!.opType === 'Constant') {
@@ -205,7 +207,7 @@ export function weightShape(g: AGraph, graph: GraphProto, t: string | undefined)
       }
     }
   }
-  const vi = graph.valueInfo.find((v) => v.name === t);
+  const vi = valueInfoIndex(graph).get(t);
   const dims = vi?.type?.tensorType?.shape?.dim;
   if (dims && dims.every((d) => d.dimValue)) return dims.map((d) => Number(d.dimValue));
   return undefined;
@@ -240,4 +242,17 @@ function analyzeInt4(model: ModelProto, g: AGraph, mode: QuantizeMode, opTypeCou
     if (ok) chosen.push(name);
   }
   return { quantizableNodes: chosen, noQuantizeEdges: [], decisions, tensorsToCalibrate: [...new Set(calib)], opTypeCounts, partitions: [], predictedQuantizedNodes: [...chosen].sort(), opset };
+}
+
+const initIdx = new WeakMap<GraphProto, Map<string, TensorProto>>();
+function initializerIndex(graph: GraphProto): Map<string, TensorProto> {
+  let m = initIdx.get(graph);
+  if (!m) initIdx.set(graph, (m = new Map(graph.initializer.map((t) => [t.name, t as TensorProto]))));
+  return m;
+}
+const viIdx = new WeakMap<GraphProto, Map<string, ValueInfoProto>>();
+function valueInfoIndex(graph: GraphProto): Map<string, ValueInfoProto> {
+  let m = viIdx.get(graph);
+  if (!m) viIdx.set(graph, (m = new Map(graph.valueInfo.map((v) => [v.name, v as ValueInfoProto]))));
+  return m;
 }
