@@ -20,9 +20,19 @@ export interface ConvertResult {
   from: number;
 }
 
+/**
+ * The default-domain opset ("" or "ai.onnx"). The reference reads the first entry of "", "ai.onnx" or
+ * "ai.onnx.contrib" and exempts version 1 from conversion, which only makes sense for a contrib entry; we ignore
+ * contrib entries instead and convert every default-domain opset below 13 (docs/compatibility.md).
+ */
+export function defaultDomainOpset(model: ModelProto): number {
+  for (const o of model.opsetImport) if ((o.domain ?? '') === '' || o.domain === 'ai.onnx') return Number(o.version);
+  return defaultOpset(model);
+}
+
 export function convertToOpset13(model: ModelProto): ConvertResult {
-  const from = defaultOpset(model);
-  if (from >= TARGET_OPSET || from === 1) return { converted: false, from };
+  const from = defaultDomainOpset(model);
+  if (from >= TARGET_OPSET) return { converted: false, from };
   if (from < MIN_CONVERTIBLE_OPSET) throw new InvalidArgument(`model opset ${from} is below ${MIN_CONVERTIBLE_OPSET}; conversion to opset ${TARGET_OPSET} is supported from opset ${MIN_CONVERTIBLE_OPSET}`);
   const graph = model.graph as GraphProto;
   const taken = new Set<string>();

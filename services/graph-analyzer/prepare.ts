@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ModelProto, GraphProto } from '../core/onnx/index.js';
-import { Graph, defaultOpset, loadModel, saveModel } from '../core/onnx/index.js';
+import { Graph, loadModel, saveModel } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
-import { convertToOpset13, TARGET_OPSET } from './opset-convert.js';
+import { convertToOpset13, defaultDomainOpset, TARGET_OPSET } from './opset-convert.js';
 import { nameNodes } from './naming.js';
 import { duplicateSharedWeights } from './shared-weights.js';
 import { checkOps, MAX_SUPPORTED_OPSET } from './validate.js';
@@ -37,7 +37,7 @@ export interface PrepareResult {
 
 /** Structural checks shared by Prepare and Analyze; throws InvalidArgument naming the node. */
 export function checkModel(model: ModelProto): void {
-  const opset = defaultOpset(model);
+  const opset = defaultDomainOpset(model);
   if (opset > MAX_SUPPORTED_OPSET) throw new InvalidArgument(`model opset ${opset} is beyond the supported maximum ${MAX_SUPPORTED_OPSET}`);
   if (opset === 0) throw new InvalidArgument('model has no opset_import for the default ONNX domain');
   const graph = model.graph as GraphProto;
@@ -65,7 +65,7 @@ export function prepare(model: ModelProto, opts: PrepareOptions = {}): PrepareRe
   const named = nameNodes(graph);
   const duplicatedWeights = duplicateSharedWeights(graph);
   if (named || duplicatedWeights) save('named');
-  return { model, opsetBefore: from, opset: defaultOpset(model), converted, named, duplicatedWeights, intermediateFiles: files };
+  return { model, opsetBefore: from, opset: defaultDomainOpset(model), converted, named, duplicatedWeights, intermediateFiles: files };
 }
 
 /** Loads and prepares a model file (`.onnx` or `.pb`). */
