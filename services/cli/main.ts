@@ -6,11 +6,12 @@ import { DomainError } from '../core/errors.js';
 import type { Command } from './command.js';
 import { statusCommand } from './status.js';
 import { upCommand } from './up.js';
+import { quantizeCommand } from './quantize.js';
 
 export const COMMANDS: Record<string, Command> = {
   up: upCommand,
   status: statusCommand,
-  // quantize: quantizeCommand,   (services/cli/quantize.ts)
+  quantize: quantizeCommand,
 };
 
 function help(): string {

@@ -20,6 +20,8 @@ const USAGE = `usage: modelopt up [options]
 Starts graph-analyzer, calibrator, quantizer, exporter, trt-builder and profiler in one process.
 
 ${flagHelp(FLAGS)}
+  --nats URL (or NATS_URL): events on NATS JetStream and artifacts in its object store;
+      without it, the in-memory bus and the file store
   --host, --metrics-port, --nats-url, --store-root, --log-level, --device, --max-message-bytes
       as for every service (environment MODELOPT_* also applies)`;
 
@@ -27,7 +29,11 @@ export const upCommand: Command = {
   summary: 'run all six services in this process (embedded mode)',
   usage: USAGE,
   async run(argv) {
-    const { config, rest } = loadConfig({ argv, allowUnknown: true });
+    // `--nats URL` and NATS_URL are accepted as spellings of --nats-url / MODELOPT_NATS_URL.
+    const normalized = argv.map((a) => (a === '--nats' ? '--nats-url' : a.startsWith('--nats=') ? `--nats-url=${a.slice(7)}` : a));
+    const env = { ...process.env };
+    if (!env.MODELOPT_NATS_URL && env.NATS_URL) env.MODELOPT_NATS_URL = env.NATS_URL;
+    const { config, rest } = loadConfig({ argv: normalized, env, allowUnknown: true });
     const { values } = parseFlags(rest, FLAGS);
     const logger = createLogger({ name: 'modelopt-up', level: config.logLevel });
     const ports: Partial<Record<ServiceEntry['name'], number>> = {};
