@@ -41,6 +41,8 @@ export interface OrtProfileOptions {
   shapes?: Readonly<Record<string, number[]>>;
   seed?: number;
   intraOpNumThreads?: number;
+  /** Return onnxruntime's raw profile JSON as `rawTrace` (layerwise only). */
+  keepTrace?: boolean;
 }
 
 export interface NodeTime {
@@ -78,6 +80,8 @@ export interface OrtProfile {
   nodes: NodeTime[];
   /** Slowest first. */
   opTypes: OpTypeTime[];
+  /** onnxruntime's profile JSON, when `keepTrace` was set. */
+  rawTrace?: string;
 }
 
 interface TraceEvent {
@@ -136,7 +140,7 @@ export async function profileOrt(input: ProfileInput, options: OrtProfileOptions
   }
 
   const layers = options.layerwise === false || layerwiseRuns === 0
-    ? { nodes: [], opTypes: [], referenceLatencyMs: NaN, runs: 0 }
+    ? { nodes: [], opTypes: [], referenceLatencyMs: NaN, runs: 0, raw: '' }
     : await nodeTimes(bytes, inputs, options.seed ?? 0, layerwiseRuns, threads);
 
   return {
@@ -152,6 +156,7 @@ export async function profileOrt(input: ProfileInput, options: OrtProfileOptions
     layerwiseRuns: layers.runs,
     nodes: layers.nodes,
     opTypes: layers.opTypes,
+    ...(options.keepTrace && layers.raw ? { rawTrace: layers.raw } : {}),
   };
 }
 
@@ -195,7 +200,7 @@ async function nodeTimes(
   seed: number,
   runs: number,
   threads: { intraOpNumThreads?: number },
-): Promise<{ nodes: NodeTime[]; opTypes: OpTypeTime[]; referenceLatencyMs: number; runs: number }> {
+): Promise<{ nodes: NodeTime[]; opTypes: OpTypeTime[]; referenceLatencyMs: number; runs: number; raw: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ort-profile-'));
   try {
     const session = await createSession(bytes, {
@@ -213,7 +218,8 @@ async function nodeTimes(
     }
     const file = fs.readdirSync(dir).find((f) => f.endsWith('.json'));
     if (!file) throw new InvalidArgument('profile: onnxruntime wrote no profile file');
-    return summariseOrtTrace(fs.readFileSync(path.join(dir, file), 'utf8'));
+    const raw = fs.readFileSync(path.join(dir, file), 'utf8');
+    return { ...summariseOrtTrace(raw), raw };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

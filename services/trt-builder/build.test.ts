@@ -86,3 +86,17 @@ test('compatibility: the reference hashes the engine twice; we hash once and rec
   refHashed.set(engine, 32);
   assert.throws(() => verifyEngineHeader(refHashed), (e: unknown) => e instanceof InvalidArgument && /double-fed/.test(e.message));
 });
+
+test('engine layers: ORT build lists optimised nodes; inspector JSON parses both verbosities', async () => {
+  const res = await build({ onnx: MNIST, deployment: { runtime: 'ORT', version: '1.16' } });
+  assert.ok(res.layers.length > 0);
+  assert.ok(res.layers.some((l) => /Conv/.test(l.layerType)), res.layers.map((l) => l.layerType).join(','));
+  const { layersFromInspectorJson } = await import('./layers.js');
+  const detailed = layersFromInspectorJson(JSON.stringify({
+    Layers: [{ Name: '/conv1/Conv + /relu/Relu', LayerType: 'CaskConvolution', Outputs: [{ Name: 'x', 'Format/Datatype': 'Channel major FP16 format' }] }],
+    Bindings: ['input', 'output'],
+  }));
+  assert.deepEqual(detailed.map((l) => [l.name, l.layerType, l.precision]), [['/conv1/Conv + /relu/Relu', 'CaskConvolution', 'Channel major FP16 format']]);
+  assert.deepEqual(layersFromInspectorJson('{"Layers":["a","b"]}').map((l) => l.name), ['a', 'b']);
+  assert.deepEqual(layersFromInspectorJson('not json'), []);
+});

@@ -4,6 +4,8 @@ import { validateDeployment, type Deployment } from './deployment.js';
 import { buildOrtEngine } from './ort-build.js';
 import { buildTrtEngine, type TrtBuildOptions } from './trt-build.js';
 import { shapeProfiles, type DynamicShapes } from './shapes.js';
+import { layersFromInspectorJson, layersFromOnnx, type EngineLayer } from './layers.js';
+import { ENGINE_HEADER_BYTES } from './engine-header.js';
 
 export interface BuildRequest {
   onnx: Uint8Array;
@@ -25,6 +27,8 @@ export interface BuildResult {
   timingCache: Uint8Array;
   /** TRT only: IEngineInspector JSON; '' for ORT. */
   layerInfoJson: string;
+  /** TRT: inspector layers; ORT: the optimised model's nodes. */
+  layers: EngineLayer[];
   log: string[];
   buildMs: number;
 }
@@ -42,6 +46,7 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
       sha256: built.sha256,
       timingCache: new Uint8Array(0),
       layerInfoJson: '',
+      layers: layersFromOnnx(built.engine.subarray(ENGINE_HEADER_BYTES)),
       log: built.log,
       buildMs: performance.now() - t0,
     };
@@ -59,6 +64,7 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
     sha256: built.sha256,
     timingCache: built.timingCache,
     layerInfoJson: built.layerInfoJson,
+    layers: layersFromInspectorJson(built.layerInfoJson),
     log: built.log.map((r) => `[${r.severity}] ${r.message}`),
     buildMs: performance.now() - t0,
   };
