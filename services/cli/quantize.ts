@@ -31,6 +31,7 @@ export const quantizeCommand: Command = {
 };
 
 export async function quantizeWithMesh(args: QuantizeArgs): Promise<QuantizeJobResult> {
+  fs.mkdirSync(path.dirname(args.outputPath), { recursive: true });
   let embedded: EmbeddedMesh | undefined;
   let storeRoot: string | undefined;
   let addresses: MeshAddresses;
