@@ -5,6 +5,7 @@
  */
 import type { AGraph } from './agraph.js';
 import type { ConstTensors } from './const-tensors.js';
+import { InvalidArgument } from '../core/errors.js';
 import { isCopy, isPointwise, isPoolingOrWindow, isLinear } from './op-types.js';
 
 export interface Edge {
@@ -197,8 +198,7 @@ export function outputLayerSkips(g: AGraph, partial: ReadonlySet<number>): Set<n
   const out = new Set<number>();
   for (let i = 0; i < g.size; i++) {
     if (!g.outputs(i).some((o) => g.graphOutputs.has(o))) continue;
-    if (isLinear(g.ops[i]!) && g.ops[i] !== 'Gemm' && g.ops[i] !== 'MatMul' && g.ops[i] !== 'Conv') continue;
-    if (g.ops[i] === 'Conv' || g.ops[i] === 'Gemm' || g.ops[i] === 'MatMul') continue;
+    if (isLinear(g.ops[i]!)) continue;
     if (partial.has(i)) continue;
     out.add(i);
   }
@@ -211,7 +211,7 @@ export function compileNamePatterns(patterns: readonly string[]): RegExp[] {
     try {
       return new RegExp(`^(?:${p})`, 'u');
     } catch (err) {
-      throw new (class extends Error {})(`bad node-name pattern "${p}": ${(err as Error).message}`);
+      throw new InvalidArgument(`bad node-name pattern "${p}": ${(err as Error).message}`);
     }
   });
 }

@@ -57,17 +57,18 @@ export function buildModel(opts: { nodes: NodeSpec[]; inits?: TensorProto[]; inp
   }) as unknown as ModelProto;
 }
 
-/** x → Conv → BN → Relu → Conv → BN → Add(x) → Relu → y : one residual block with 16 channels. */
+/** x → Relu → Conv → BN → Relu → Conv → BN → Add(shortcut) → Relu → pool → flatten → Gemm → y : one residual block. */
 export function residualBlock(channels = 16): ModelProto {
   const bn = (p: string): TensorProto[] => ['s', 'b', 'm', 'v'].map((k) => floatInit(`${p}_${k}`, [channels]));
   return buildModel({
     nodes: [
-      { op: 'Conv', in: ['x', 'w1'], out: ['c1'], name: 'conv1' },
+      { op: 'Relu', in: ['x'], out: ['r0'], name: 'stem' },
+      { op: 'Conv', in: ['r0', 'w1'], out: ['c1'], name: 'conv1' },
       { op: 'BatchNormalization', in: ['c1', 'bn1_s', 'bn1_b', 'bn1_m', 'bn1_v'], out: ['b1'], name: 'bn1' },
       { op: 'Relu', in: ['b1'], out: ['r1'], name: 'relu1' },
       { op: 'Conv', in: ['r1', 'w2'], out: ['c2'], name: 'conv2' },
       { op: 'BatchNormalization', in: ['c2', 'bn2_s', 'bn2_b', 'bn2_m', 'bn2_v'], out: ['b2'], name: 'bn2' },
-      { op: 'Add', in: ['b2', 'x'], out: ['a'], name: 'add' },
+      { op: 'Add', in: ['b2', 'r0'], out: ['a'], name: 'add' },
       { op: 'Relu', in: ['a'], out: ['r2'], name: 'relu2' },
       { op: 'GlobalAveragePool', in: ['r2'], out: ['p'], name: 'pool' },
       { op: 'Flatten', in: ['p'], out: ['f'], name: 'flatten' },
