@@ -34,6 +34,8 @@ const f = Math.fround;
 export const FLT_MAX = 3.4028234663852886e38;
 export const FLT_TINY = 1.1754943508222875e-38;
 const EPS_2_24 = 1 / (1 << 24);
+/** Largest histogram a merge may create (numpy would run out of memory long before ORT's 1e45-bin requests). */
+export const MAX_MERGED_BINS = 1 << 26;
 
 // ---------------------------------------------------------------------------------------------
 // numeric helpers (numpy semantics)
@@ -330,6 +332,9 @@ function ortMergeHistogram(old: OrtHistogram, data: Float32Array, newMin: number
   const oldStride = f(f(2 * old.threshold) / nOld);
   const half = Math.trunc(f(floorDivideF32(f(newT - old.threshold), oldStride) + 1));
   const newBins = nOld + 2 * half;
+  if (!(newBins <= MAX_MERGED_BINS)) {
+    throw new RangeError(`merge_histogram: widening the range from ${old.threshold} to ${newT} needs ${newBins} bins (limit ${MAX_MERGED_BINS})`);
+  }
   const t = f(f(half * oldStride) + old.threshold);
   const { hist, edges } = npHistogramUniform(data, newBins, -t, t);
   for (let i = 0; i < nOld; i++) hist[half + i]! += old.hist[i]!;

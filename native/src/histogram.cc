@@ -7,6 +7,7 @@ namespace modelopt {
 namespace {
 
 constexpr size_t kChunk = 1 << 18;  // elements per thread at least
+constexpr int64_t kMaxMergedBins = int64_t(1) << 26;  // same limit as reference.ts MAX_MERGED_BINS
 
 // numpy.histogram(x, n, range=(first, last)) counts added into `hist`; returns the edges.
 std::vector<float> HistUniform(const float* x, size_t len, int64_t n, float first, float last, bool pythonRange,
@@ -94,7 +95,12 @@ HistState OrtMerge(const HistState& old, const float* x, size_t len, float newMi
     return r;
   }
   const float stride = (2.0f * old.threshold) / static_cast<float>(nOld);
-  const int64_t half = static_cast<int64_t>(np::FloorDivide(newT - old.threshold, stride) + 1.0f);
+  const float halfF = np::FloorDivide(newT - old.threshold, stride) + 1.0f;
+  const double nbD = static_cast<double>(nOld) + 2.0 * static_cast<double>(halfF);
+  if (!(nbD <= static_cast<double>(kMaxMergedBins))) {
+    throw KernelError("merge_histogram: widening the range needs " + std::to_string(nbD) + " bins (limit " + std::to_string(kMaxMergedBins) + ")");
+  }
+  const int64_t half = static_cast<int64_t>(halfF);
   const int64_t nb = nOld + 2 * half;
   const float t = static_cast<float>(half) * stride + old.threshold;
   r.edges = HistUniform(x, len, nb, -t, t, false, r.hist);
