@@ -16,7 +16,8 @@ export function tensorDims(t: TensorProto): number[] {
 /** A copy of `raw` aligned for typed-array access (only copies when misaligned). */
 function aligned(raw: Uint8Array, bytesPerElement: number): ArrayBuffer {
   if (raw.byteOffset % bytesPerElement === 0) return raw.buffer as ArrayBuffer;
-  return raw.slice().buffer as ArrayBuffer;
+  // Copy explicitly: Buffer.prototype.slice returns a view, not a copy.
+  return new Uint8Array(raw).buffer as ArrayBuffer;
 }
 
 function alignedOffset(raw: Uint8Array, bytesPerElement: number): number {
