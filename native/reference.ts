@@ -131,6 +131,9 @@ export function npHistogramUniform(
     last = pythonRange ? last + 0.5 : f(last + 0.5);
   }
   const edges = pythonRange ? linspaceF64(first, last, nBins) : linspaceF32(first, last, nBins);
+  for (let k = 0; k < nBins; k++) {
+    if (edges[k]! >= edges[k + 1]!) throw new RangeError(`Too many bins for data range. Cannot create ${nBins} finite-sized bins.`);
+  }
   const hist = new Float64Array(nBins);
   const f1 = f(first);
   const l1 = f(last);
@@ -149,7 +152,7 @@ export function npHistogramUniform(
 }
 
 /** numpy.histogram(data, bins=edges) (explicit edges, searchsorted semantics; last bin closed). */
-export function npHistogramEdges(data: Float32Array, edges: Float32Array): Float64Array {
+export function npHistogramEdges(data: Float32Array, edges: ArrayLike<number>): Float64Array {
   const n = edges.length - 1;
   const hist = new Float64Array(n);
   for (let i = 0; i < data.length; i++) {
@@ -192,23 +195,20 @@ export function floorDivideF32(a: number, b: number): number {
   return floordiv;
 }
 
-/** numpy.arange(start, stop, step) with float32 scalars. */
-export function arangeF32(start: number, stop: number, step: number): Float32Array {
+/**
+ * numpy.arange(start, stop, step) with float32 scalar arguments: numpy returns float64 values
+ * start, fl32(start + step), then start + i * (second - start) in float64; the length is
+ * ceil(fl32(fl32(stop - start) / step)).
+ */
+export function arangeFromF32(start: number, stop: number, step: number): Float64Array {
   const len = Math.ceil(f(f(stop - start) / step));
-  if (!(len > 0)) return new Float32Array(0);
-  const out = new Float32Array(len);
+  if (!(len > 0)) return new Float64Array(0);
+  const out = new Float64Array(len);
   out[0] = start;
   if (len > 1) out[1] = f(start + step);
-  const delta = f(out[1]! - start);
-  for (let i = 2; i < len; i++) out[i] = f(start + f(i * delta));
+  const delta = len > 1 ? out[1]! - start : 0;
+  for (let i = 2; i < len; i++) out[i] = start + i * delta;
   return out;
-}
-
-function concatF32(a: Float32Array, b: Float32Array): Float32Array {
-  const r = new Float32Array(a.length + b.length);
-  r.set(a);
-  r.set(b, a.length);
-  return r;
 }
 
 function checkShape(data: { length: number }, shape: readonly number[]): number[] {
@@ -432,15 +432,22 @@ export function ortAbsHistogramCollect(state: OrtAbsHistogram | null, data: Floa
     const { hist, edges } = npHistogramUniform(abs, numBins, aMin, aMax);
     return { hist, edges, min: mn, max: mx };
   }
-  let edges = state.edges;
+  let edges: Float32Array = state.edges;
+  let countEdges: ArrayLike<number> = state.edges;
   const tempAmax = aMax === -Infinity ? NaN : aMax; // np.nanmax
   if (tempAmax === Infinity) throw new RangeError('absolute-value histogram: data contains Inf');
   if (tempAmax > edges[edges.length - 1]!) {
+    // np.hstack(float32 edges, float64 arange) is float64: this batch is counted against the
+    // float64 edges, which are then stored as float32.
     const width = f(edges[1]! - edges[0]!);
-    const ext = arangeF32(f(edges[edges.length - 1]! + width), f(tempAmax + width), width);
-    edges = concatF32(edges, ext);
+    const ext = arangeFromF32(f(edges[edges.length - 1]! + width), f(tempAmax + width), width);
+    const e64 = new Float64Array(edges.length + ext.length);
+    e64.set(edges);
+    e64.set(ext, edges.length);
+    countEdges = e64;
+    edges = Float32Array.from(e64);
   }
-  const hist = npHistogramEdges(abs, edges);
+  const hist = npHistogramEdges(abs, countEdges);
   for (let i = 0; i < state.hist.length; i++) hist[i]! += state.hist[i]!;
   const nmin = Number.isNaN(state.min) || Number.isNaN(mn) ? (Number.isNaN(state.min) ? state.min : mn) : Math.min(state.min, mn);
   const nmax = Number.isNaN(state.max) || Number.isNaN(mx) ? (Number.isNaN(state.max) ? state.max : mx) : Math.max(state.max, mx);

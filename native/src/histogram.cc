@@ -17,6 +17,11 @@ std::vector<float> HistUniform(const float* x, size_t len, int64_t n, float firs
     last = last + 0.5f;
   }
   std::vector<float> edges = pythonRange ? np::LinspaceF64(first, last, n) : np::LinspaceF32(first, last, n);
+  for (int64_t k = 0; k < n; k++) {
+    if (edges[k] >= edges[k + 1]) {
+      throw KernelError("Too many bins for data range. Cannot create " + std::to_string(n) + " finite-sized bins.");
+    }
+  }
   hist.assign(static_cast<size_t>(n), 0.0);
   const float denom = last - first;
   const float* e = edges.data();
@@ -36,8 +41,8 @@ std::vector<float> HistUniform(const float* x, size_t len, int64_t n, float firs
 }
 
 // numpy.histogram(x, bins=edges) counts (x given through a transform, e.g. |x|).
-template <typename Tf>
-std::vector<double> HistEdges(const float* x, size_t len, const std::vector<float>& edges, Tf tf) {
+template <typename E, typename Tf>
+std::vector<double> HistEdges(const float* x, size_t len, const std::vector<E>& edges, Tf tf) {
   const int64_t n = static_cast<int64_t>(edges.size()) - 1;
   std::vector<double> hist(static_cast<size_t>(n), 0.0);
   int threads = DefaultThreads();
@@ -215,17 +220,21 @@ struct OrtAbsBaton : Baton {
       out.edges = HistUniform(absx.data(), n, numBins, aMin, aMax, false, out.hist);
       return;
     }
-    std::vector<float> edges = state.edges;
     float tempAmax = aMax == -std::numeric_limits<float>::infinity() ? std::numeric_limits<float>::quiet_NaN() : aMax;
     if (std::isinf(tempAmax)) throw KernelError("absolute-value histogram: data contains Inf");
-    if (tempAmax > edges.back()) {
-      float width = edges[1] - edges[0];
-      auto ext = np::ArangeF32(edges.back() + width, tempAmax + width, width);
-      edges.insert(edges.end(), ext.begin(), ext.end());
+    if (tempAmax > state.edges.back()) {
+      // float32 edges + float64 arange -> float64 edges for counting, stored as float32
+      const float width = state.edges[1] - state.edges[0];
+      auto ext = np::ArangeFromF32(state.edges.back() + width, tempAmax + width, width);
+      std::vector<double> e64(state.edges.begin(), state.edges.end());
+      e64.insert(e64.end(), ext.begin(), ext.end());
+      out.hist = HistEdges(x, n, e64, absf);
+      out.edges.assign(e64.begin(), e64.end());
+    } else {
+      out.hist = HistEdges(x, n, state.edges, absf);
+      out.edges = state.edges;
     }
-    out.hist = HistEdges(x, n, edges, absf);
     for (size_t i = 0; i < state.hist.size(); i++) out.hist[i] += state.hist[i];
-    out.edges = std::move(edges);
     auto nanMin = [](float a, float b) { return std::isnan(a) ? a : std::isnan(b) ? b : std::min(a, b); };
     auto nanMax = [](float a, float b) { return std::isnan(a) ? a : std::isnan(b) ? b : std::max(a, b); };
     out.min = nanMin(state.min, mn);

@@ -91,15 +91,16 @@ inline float FloorDivide(float a, float b) {
   return floordiv;
 }
 
-// numpy.arange(start, stop, step) with float32 scalars.
-inline std::vector<float> ArangeF32(float start, float stop, float step) {
+// numpy.arange(start, stop, step) with float32 scalars: float64 values start,
+// fl32(start + step), then start + i * (second - start); length ceil(fl32(fl32(stop-start)/step)).
+inline std::vector<double> ArangeFromF32(float start, float stop, float step) {
   double len = std::ceil(static_cast<double>((stop - start) / step));
   if (!(len > 0)) return {};
-  std::vector<float> out(static_cast<size_t>(len));
+  std::vector<double> out(static_cast<size_t>(len));
   out[0] = start;
-  if (out.size() > 1) out[1] = start + step;
-  float delta = out.size() > 1 ? out[1] - start : 0.0f;
-  for (size_t i = 2; i < out.size(); i++) out[i] = start + static_cast<float>(i) * delta;
+  if (out.size() > 1) out[1] = static_cast<float>(start + step);
+  const double delta = out.size() > 1 ? out[1] - static_cast<double>(start) : 0.0;
+  for (size_t i = 2; i < out.size(); i++) out[i] = static_cast<double>(start) + static_cast<double>(i) * delta;
   return out;
 }
 
@@ -117,7 +118,8 @@ inline int64_t UniformBin(float x, int64_t n, float first, float last, float den
 
 // Bin of x for numpy.histogram with explicit edges (searchsorted semantics, last bin closed),
 // or -1 when outside / NaN.
-inline int64_t EdgesBin(float x, const float* edges, int64_t n) {
+template <typename E>
+inline int64_t EdgesBin(float x, const E* edges, int64_t n) {
   if (std::isnan(x)) return -1;
   int64_t lo = 0, hi = n;
   while (lo < hi) {
