@@ -72,7 +72,7 @@ export interface AnalysisResult {
   /** Activation tensors whose ranges the calibrator must compute. */
   tensorsToCalibrate: string[];
   opTypeCounts: Record<string, number>;
-  partitions?: { kind: 'cask' | 'kgen' | 'pattern'; nodes: string[] }[];
+  partitions?: { kind: 'cask' | 'kgen' | 'pattern'; nodes: string[]; pattern?: string }[];
 }
 
 /** Calibrated range of one activation tensor. */

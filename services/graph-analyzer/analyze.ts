@@ -96,7 +96,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
         partitioned[n] = 1;
         decide(n, false, `pattern-${p.kind}`, `part of a ${p.kind === 'gelu' ? 'GELU' : p.kind === 'mha' ? 'MatMul→MatMul attention' : 'LayerNorm'} pattern, which is never auto-quantized`);
       }
-      if (p.nodes.length) partitions.push({ kind: 'pattern', nodes: p.nodes.map((n) => g.names[n]!) });
+      if (p.nodes.length) partitions.push({ kind: 'pattern', pattern: p.kind, nodes: p.nodes.map((n) => g.names[n]!) });
     }
     const { cask, kgen } = new FusiblePartitioner({ g, consts, paths, backbones, nonResidual, partitioned }).findAll();
     for (const p of cask) partitions.push({ kind: 'cask', nodes: p.map((n) => g.names[n]!) });

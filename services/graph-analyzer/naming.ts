@@ -4,14 +4,20 @@
  */
 import type { GraphProto } from '../core/onnx/index.js';
 
-/** Names the unnamed nodes in place; returns whether anything changed. */
-export function nameNodes(graph: GraphProto): boolean {
+export interface RenamedNode {
+  index: number;
+  opType: string;
+  name: string;
+}
+
+/** Names the unnamed nodes in place; returns the nodes it named (empty: nothing changed). */
+export function nameNodes(graph: GraphProto): RenamedNode[] {
+  const renamed: RenamedNode[] = [];
   const names = new Set<string>();
   for (const n of graph.node) names.add(n.name);
   let k = names.size;
-  let changed = false;
-  for (const n of graph.node) {
-    if (n.name) continue;
+  graph.node.forEach((n, index) => {
+    if (n.name) return;
     let candidate = `${n.opType}_${k}`;
     while (names.has(candidate)) {
       k++;
@@ -19,7 +25,7 @@ export function nameNodes(graph: GraphProto): boolean {
     }
     n.name = candidate;
     names.add(candidate);
-    changed = true;
-  }
-  return changed;
+    renamed.push({ index, opType: n.opType, name: candidate });
+  });
+  return renamed;
 }

@@ -27,13 +27,13 @@ test('naming: k starts at the number of distinct names (empty counts) and grows 
       { op: 'Relu', in: ['d'], out: ['e'], name: 'keep' },
     ],
   });
-  assert.equal(nameNodes(m.graph as GraphProto), true);
+  assert.deepEqual(nameNodes(m.graph as GraphProto).map((r) => r.index), [1, 2, 3]);
   // distinct names {Relu_3, '', keep} = 3 → Relu_3 taken → Relu_4; next Relu_4 taken → Relu_5; Sigmoid_5
   assert.deepEqual(
     m.graph!.node.map((n) => n.name),
     ['Relu_3', 'Relu_4', 'Relu_5', 'Sigmoid_5', 'keep'],
   );
-  assert.equal(nameNodes(m.graph as GraphProto), false);
+  assert.deepEqual(nameNodes(m.graph as GraphProto), []);
 });
 
 test('shared weights: copies for consumers 2..n when the first consumer is linear and the dtype is float', () => {
@@ -50,7 +50,10 @@ test('shared weights: copies for consumers 2..n when the first consumer is linea
     inits: [floatInit('W', [4, 4]), floatInit('S', [4, 4]), int64Init('I', [0])],
   });
   const g = m.graph as GraphProto;
-  assert.equal(duplicateSharedWeights(g), true);
+  assert.deepEqual(duplicateSharedWeights(g), [
+    { original: 'W', copy: 'W_1', consumer: 'm2' },
+    { original: 'W', copy: 'W_2', consumer: 'add' },
+  ]);
   assert.deepEqual(g.node.map((n) => n.input.join(',')), ['x,W', 'a,W_1', 'b,W_2', 'c,S', 'd,S', 'I,e', 'f,I']);
   assert.deepEqual(g.initializer.map((t) => t.name), ['W', 'S', 'I', 'W_1', 'W_2']);
   assert.deepEqual(g.initializer[3]!.dims, [4, 4]);

@@ -10,8 +10,8 @@ import type { ModelProto, GraphProto } from '../core/onnx/index.js';
 import { Graph, loadModel, saveModel } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import { convertToOpset13, defaultDomainOpset, TARGET_OPSET } from './opset-convert.js';
-import { nameNodes } from './naming.js';
-import { duplicateSharedWeights } from './shared-weights.js';
+import { nameNodes, type RenamedNode } from './naming.js';
+import { duplicateSharedWeights, type DuplicatedWeight } from './shared-weights.js';
 import { checkOps, MAX_SUPPORTED_OPSET } from './validate.js';
 import { levelSort } from './agraph.js';
 
@@ -23,6 +23,8 @@ export interface PrepareOptions {
   /** Base name for intermediate files (default: the model file's name without extension, or "model"). */
   modelName?: string;
   useExternalData?: boolean;
+  /** With keepIntermediateFiles: hand each intermediate model here instead of writing a file (services). */
+  onIntermediate?: (fileName: string, model: ModelProto) => void;
 }
 
 export interface PrepareResult {
@@ -32,6 +34,8 @@ export interface PrepareResult {
   converted: boolean;
   named: boolean;
   duplicatedWeights: boolean;
+  renamedNodes: RenamedNode[];
+  duplicates: DuplicatedWeight[];
   intermediateFiles: string[];
 }
 
@@ -51,10 +55,15 @@ export function prepare(model: ModelProto, opts: PrepareOptions = {}): PrepareRe
   checkModel(model);
   const files: string[] = [];
   const keep = opts.keepIntermediateFiles === true;
-  const dir = keep ? writableDir(opts.outputDir ?? process.cwd()) : '';
   const base = opts.modelName ?? 'model';
+  const dir = keep && !opts.onIntermediate ? writableDir(opts.outputDir ?? process.cwd()) : '';
   const save = (suffix: string): void => {
     if (!keep) return;
+    if (opts.onIntermediate) {
+      opts.onIntermediate(`${base}_${suffix}.onnx`, model);
+      files.push(`${base}_${suffix}.onnx`);
+      return;
+    }
     const f = path.join(dir, `${base}_${suffix}.onnx`);
     saveModel(model, f, { externalData: opts.useExternalData ? true : 'auto' });
     files.push(f);
@@ -62,10 +71,12 @@ export function prepare(model: ModelProto, opts: PrepareOptions = {}): PrepareRe
   const { converted, from } = convertToOpset13(model);
   if (converted) save(`opset${TARGET_OPSET}`);
   const graph = model.graph as GraphProto;
-  const named = nameNodes(graph);
-  const duplicatedWeights = duplicateSharedWeights(graph);
+  const renamedNodes = nameNodes(graph);
+  const duplicates = duplicateSharedWeights(graph);
+  const named = renamedNodes.length > 0;
+  const duplicatedWeights = duplicates.length > 0;
   if (named || duplicatedWeights) save('named');
-  return { model, opsetBefore: from, opset: defaultDomainOpset(model), converted, named, duplicatedWeights, intermediateFiles: files };
+  return { model, opsetBefore: from, opset: defaultDomainOpset(model), converted, named, duplicatedWeights, renamedNodes, duplicates, intermediateFiles: files };
 }
 
 /** Loads and prepares a model file (`.onnx` or `.pb`). */

@@ -9,7 +9,15 @@ import { onnx, DataType } from '../core/onnx/index.js';
 const DUP_DTYPES = new Set<number>([DataType.BFLOAT16, DataType.FLOAT16, DataType.FLOAT, DataType.DOUBLE]);
 const LINEAR = new Set(['Conv', 'MatMul', 'Gemm']);
 
-export function duplicateSharedWeights(graph: GraphProto): boolean {
+export interface DuplicatedWeight {
+  original: string;
+  copy: string;
+  consumer: string;
+}
+
+/** Duplicates in place; returns the copies made (empty: nothing changed). */
+export function duplicateSharedWeights(graph: GraphProto): DuplicatedWeight[] {
+  const made: DuplicatedWeight[] = [];
   const consumers = new Map<string, NodeProto[]>();
   for (const n of graph.node) {
     for (const t of n.input) {
@@ -32,8 +40,9 @@ export function duplicateSharedWeights(graph: GraphProto): boolean {
       const ins = [...node.input];
       ins[idx] = copy.name;
       node.input = ins;
+      made.push({ original: init.name, copy: copy.name, consumer: node.name });
     }
   }
   if (added.length) graph.initializer = [...graph.initializer, ...added];
-  return added.length > 0;
+  return made;
 }

@@ -45,7 +45,7 @@ export function buildModel(opts: { nodes: NodeSpec[]; inits?: TensorProto[]; inp
   );
   const graph = onnx.GraphProto.create({
     name: 'g',
-    node,
+    node: node as never,
     initializer: (opts.inits ?? []) as never,
     input: (opts.inputs ?? ['x']).map((i) => (typeof i === 'string' ? valueInfo(i) : i)) as never,
     output: (opts.outputs ?? []).map((o) => valueInfo(o)) as never,
@@ -53,7 +53,7 @@ export function buildModel(opts: { nodes: NodeSpec[]; inits?: TensorProto[]; inp
   return onnx.ModelProto.create({
     irVersion: 8,
     opsetImport: [{ domain: '', version: opts.opset ?? 13 }, ...(opts.extraOpsets ?? [])],
-    graph,
+    graph: graph as never,
   }) as unknown as ModelProto;
 }
 

@@ -159,12 +159,14 @@ export interface AnalyzeResponse {
   tensorsToCalibrate: string[];
   /** Op types that will be quantized (the pinned default list or the user's list). */
   opTypesToQuantize: string[];
-  /** Graph inputs (non-initializers), sorted by name, with dynamic dims as -1. */
+  /** Graph inputs (non-initializers) in the model's declared order; dynamic or unset dims are 1. */
   inputs: TensorShape[];
   /** Common batch dim of the inputs (1 when they disagree). */
   batchSize: number;
   /** Default-domain opset of the analysed model. */
   opset: number;
+  /** Nodes that will read a DequantizeLinear output once quantized (the reference's quantized-node statistic). */
+  predictedQuantizedNodes: string[];
 }
 
 function createBasePrepareRequest(): PrepareRequest {
@@ -1170,6 +1172,7 @@ function createBaseAnalyzeResponse(): AnalyzeResponse {
     inputs: [],
     batchSize: 0,
     opset: 0,
+    predictedQuantizedNodes: [],
   };
 }
 
@@ -1204,6 +1207,9 @@ export const AnalyzeResponse: MessageFns<AnalyzeResponse> = {
     }
     if (message.opset !== 0) {
       writer.uint32(80).int64(message.opset);
+    }
+    for (const v of message.predictedQuantizedNodes) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -1301,6 +1307,14 @@ export const AnalyzeResponse: MessageFns<AnalyzeResponse> = {
             message.opset = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.predictedQuantizedNodes.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1353,6 +1367,11 @@ export const AnalyzeResponse: MessageFns<AnalyzeResponse> = {
         ? globalThis.Number(object.batch_size)
         : 0,
       opset: isSet(object.opset) ? globalThis.Number(object.opset) : 0,
+      predictedQuantizedNodes: globalThis.Array.isArray(object?.predictedQuantizedNodes)
+        ? object.predictedQuantizedNodes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.predicted_quantized_nodes)
+        ? object.predicted_quantized_nodes.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1388,6 +1407,9 @@ export const AnalyzeResponse: MessageFns<AnalyzeResponse> = {
     if (message.opset !== 0) {
       obj.opset = Math.round(message.opset);
     }
+    if (message.predictedQuantizedNodes?.length) {
+      obj.predictedQuantizedNodes = message.predictedQuantizedNodes;
+    }
     return obj;
   },
 
@@ -1406,6 +1428,7 @@ export const AnalyzeResponse: MessageFns<AnalyzeResponse> = {
     message.inputs = object.inputs?.map((e) => TensorShape.fromPartial(e)) || [];
     message.batchSize = object.batchSize ?? 0;
     message.opset = object.opset ?? 0;
+    message.predictedQuantizedNodes = object.predictedQuantizedNodes?.map((e) => e) || [];
     return message;
   },
 };
