@@ -98,9 +98,8 @@ export function checkModel(model: ModelProto): CheckerReport {
       const want = Math.ceil((numel(t.dims) * bits) / 8);
       if (t.rawData.length !== want) errors.push(`initializer ${t.name}: ${t.rawData.length} bytes of raw data, ${dataTypeName(dt)}${JSON.stringify(tensorDims(t))} needs ${want}`);
     }
-    if ((dt === DataType.INT4 || dt === DataType.UINT4) && opset < 21) {
-      errors.push(`initializer ${t.name}: ${dataTypeName(dt)} tensors need opset 21 (model has ${opset})`);
-    }
+    const needIr = dt === DataType.INT4 || dt === DataType.UINT4 ? 10 : dt >= DataType.FLOAT8E4M3FN && dt <= DataType.FLOAT8E5M2FNUZ ? 9 : 0;
+    if (ir < needIr) errors.push(`initializer ${t.name}: ${dataTypeName(dt)} tensors need IR version ${needIr} (model has ${ir})`);
   }
 
   const known = new Map<string, ValueInfoProto>();

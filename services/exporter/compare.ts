@@ -20,6 +20,11 @@ export interface OutputComparison {
 export interface CompareResult {
   outputs: OutputComparison[];
   batches: number;
+  /**
+   * false when onnxruntime's graph optimizations rejected the quantized model (e.g. FP8 Q/DQ fused
+   * into ops without float8 kernels) and it ran unoptimized (plain Q/DQ reference kernels).
+   */
+  quantizedOptimized: boolean;
 }
 
 export type Feed = Record<string, ort.Tensor>;
@@ -91,19 +96,28 @@ function toNumbers(t: ort.Tensor): ArrayLike<number> {
   return t.data as ArrayLike<number>;
 }
 
-async function session(model: string | Uint8Array, what: string): Promise<ort.InferenceSession> {
+async function create(model: string | Uint8Array, opts: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  return typeof model === 'string' ? ort.InferenceSession.create(model, opts) : ort.InferenceSession.create(model, opts);
+}
+
+async function session(model: string | Uint8Array, what: string): Promise<{ s: ort.InferenceSession; optimized: boolean }> {
   try {
-    return typeof model === 'string' ? await ort.InferenceSession.create(model) : await ort.InferenceSession.create(model);
-  } catch (err) {
-    throw new FailedPrecondition(`onnxruntime cannot load the ${what} model: ${(err as Error).message.split('\n')[0]}`);
+    return { s: await create(model, {}), optimized: true };
+  } catch (first) {
+    try {
+      return { s: await create(model, { graphOptimizationLevel: 'disabled' }), optimized: false };
+    } catch {
+      throw new FailedPrecondition(`onnxruntime cannot load the ${what} model: ${(first as Error).message.split('\n')[0]}`);
+    }
   }
 }
 
 /** Compares `original` and `quantized` (paths or bytes) on `feeds`. */
 export async function compareModels(original: string | Uint8Array, quantized: string | Uint8Array, feeds: readonly Feed[]): Promise<CompareResult> {
   if (feeds.length === 0) throw new InvalidArgument('no evaluation inputs');
-  const a = await session(original, 'original');
-  const b = await session(quantized, 'quantized');
+  const a = (await session(original, 'original')).s;
+  const bs = await session(quantized, 'quantized');
+  const b = bs.s;
   try {
     const names = a.outputNames.filter((n) => b.outputNames.includes(n));
     if (names.length === 0) throw new InvalidArgument('the two models share no output name');
@@ -118,7 +132,7 @@ export async function compareModels(original: string | Uint8Array, quantized: st
       }
       for (const n of names) accs.get(n)!.add(toNumbers(ra[n]!), toNumbers(rb[n]!), ra[n]!.dims);
     }
-    return { outputs: names.map((n) => accs.get(n)!.result(n)), batches: feeds.length };
+    return { outputs: names.map((n) => accs.get(n)!.result(n)), batches: feeds.length, quantizedOptimized: bs.optimized };
   } finally {
     await a.release();
     await b.release();

@@ -24,11 +24,15 @@ export interface ExportResult {
   summary: ModelSummary;
 }
 
+/** IR 9 as the reference forces, or higher where the opset or a data type (INT4: IR 10) needs it. */
 function targetIr(model: ModelProto): number {
   const opset = defaultOpset(model);
-  if (opset >= 23) return 11;
-  if (opset >= 21) return 10;
-  return 9;
+  let ir = opset >= 23 ? 11 : opset >= 21 ? 10 : 9;
+  for (const t of allTensors(model.graph as GraphProto)) {
+    const dt = Number(t.dataType);
+    if (dt === 21 || dt === 22) ir = Math.max(ir, 10);
+  }
+  return ir;
 }
 
 export function exportModel(model: ModelProto, outPath: string, opts: ExportOptions = {}): ExportResult {

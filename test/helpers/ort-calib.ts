@@ -98,7 +98,7 @@ export async function calibrate(model: ModelProto, feeds: Record<string, ort.Ten
       if (d.length === 0) lo = hi = 0;
       mins.set(t, Math.min(mins.get(t) ?? Infinity, lo));
       maxs.set(t, Math.max(maxs.get(t) ?? -Infinity, hi));
-      if (method !== 'minmax') hists.set(t, ref.ortHistogramCollect(hists.get(t) ?? null, d, method === 'entropy' ? 128 : 128));
+      if (method !== 'minmax') hists.set(t, ref.ortHistogramCollect(hists.get(t) ?? null, d, method === 'entropy' ? 128 : 512));
     }
   }
   await session.release();
@@ -149,4 +149,28 @@ export async function captureActivations(model: ModelProto, feeds: Record<string
 
 export function loadPrepared(name: string): ModelProto {
   return loadModel(preparedModelPath(name));
+}
+
+/** Deterministic uniform [0,1) feeds for models without data (dynamic dims 1), like the reference's random provider. */
+export function syntheticFeeds(model: ModelProto, count: number, seed = 0): Record<string, ort.Tensor>[] {
+  let s = (seed * 2654435761 + 12345) >>> 0;
+  const rnd = (): number => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+  const g = new Graph(model.graph as GraphProto);
+  const out: Record<string, ort.Tensor>[] = [];
+  for (let k = 0; k < count; k++) {
+    const feed: Record<string, ort.Tensor> = {};
+    for (const i of g.inputs) {
+      const tt = i.type?.tensorType;
+      const dims = (tt?.shape?.dim ?? []).map((d) => (d.dimValue && Number(d.dimValue) > 0 ? Number(d.dimValue) : 1));
+      const n = dims.reduce((a, b) => a * b, 1);
+      const et = Number(tt?.elemType ?? 1);
+      if (et === 7) feed[i.name] = new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(Math.floor(rnd() * 100))), dims);
+      else feed[i.name] = new ort.Tensor('float32', Float32Array.from({ length: n }, rnd), dims);
+    }
+    out.push(feed);
+  }
+  return out;
 }
