@@ -13,7 +13,9 @@ else()
   target_sources(${PROJECT_NAME} PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/engine_builder.cc
     ${CMAKE_CURRENT_LIST_DIR}/trt_binding.cc)
-  target_include_directories(${PROJECT_NAME} PRIVATE ${TENSORRT_INCLUDE_DIR} ${CMAKE_CURRENT_LIST_DIR})
+  # SYSTEM: TensorRT 10.x headers carry their own deprecation notes; keep our warnings readable.
+  target_include_directories(${PROJECT_NAME} SYSTEM PRIVATE ${TENSORRT_INCLUDE_DIR})
+  target_include_directories(${PROJECT_NAME} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
   target_link_libraries(${PROJECT_NAME} PRIVATE
     ${TENSORRT_NVINFER_LIB} ${TENSORRT_PLUGIN_LIB} ${TENSORRT_ONNXPARSER_LIB} CUDA::cudart)
   target_compile_definitions(${PROJECT_NAME} PRIVATE MODELOPT_WITH_TENSORRT=1)
