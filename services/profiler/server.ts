@@ -64,7 +64,7 @@ export function profilerService(deps: ProfilerDeps): ServiceRegistration<typeof 
           minMs: l.min, maxMs: l.max, meanMs: l.mean, medianMs: l.median, p90Ms: l.p90, p95Ms: l.p95, p99Ms: l.p99,
           throughput: p.throughput, iterations: p.iterations,
         },
-        nodeTimes: p.nodes.map((n) => ({ node: n.name, ms: n.meanMs })),
+        nodeTimes: p.nodes.map((n) => ({ node: n.name, ms: n.meanMs, opType: n.opType })),
         opTypeTimes: p.opTypes.map((o) => ({ opType: o.opType, ms: o.totalMs })),
         ...(raw ? { rawProfile: raw } : {}),
         runtime: 'ORT',
@@ -86,7 +86,7 @@ export function profilerService(deps: ProfilerDeps): ServiceRegistration<typeof 
     }),
     mapTrtLayers: unary(async (req) => {
       const times = mapTrtLayers(Buffer.from(req.profileJson).toString('utf8'), req.onnxNodeNames);
-      return { nodeTimes: [...times.entries()].map(([node, ms]) => ({ node, ms })) };
+      return { nodeTimes: [...times.entries()].map(([node, ms]) => ({ node, ms, opType: '' })) };
     }),
   });
 }

@@ -104,6 +104,8 @@ export interface NodeTime {
   /** ONNX node name(s) joined with " + ", or "other", "input_data", "output_data". */
   node: string;
   ms: number;
+  /** The node's op type when known (onnxruntime profiles), else empty. */
+  opType: string;
 }
 
 export interface OpTypeTime {
@@ -672,7 +674,7 @@ export const LatencyStats: MessageFns<LatencyStats> = {
 };
 
 function createBaseNodeTime(): NodeTime {
-  return { node: "", ms: 0 };
+  return { node: "", ms: 0, opType: "" };
 }
 
 export const NodeTime: MessageFns<NodeTime> = {
@@ -682,6 +684,9 @@ export const NodeTime: MessageFns<NodeTime> = {
     }
     if (message.ms !== 0) {
       writer.uint32(17).double(message.ms);
+    }
+    if (message.opType !== "") {
+      writer.uint32(26).string(message.opType);
     }
     return writer;
   },
@@ -715,6 +720,14 @@ export const NodeTime: MessageFns<NodeTime> = {
             message.ms = reader.double();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.opType = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -731,6 +744,11 @@ export const NodeTime: MessageFns<NodeTime> = {
     return {
       node: isSet(object.node) ? globalThis.String(object.node) : "",
       ms: isSet(object.ms) ? globalThis.Number(object.ms) : 0,
+      opType: isSet(object.opType)
+        ? globalThis.String(object.opType)
+        : isSet(object.op_type)
+        ? globalThis.String(object.op_type)
+        : "",
     };
   },
 
@@ -742,6 +760,9 @@ export const NodeTime: MessageFns<NodeTime> = {
     if (message.ms !== 0) {
       obj.ms = floatToJson(message.ms);
     }
+    if (message.opType !== "") {
+      obj.opType = message.opType;
+    }
     return obj;
   },
 
@@ -752,6 +773,7 @@ export const NodeTime: MessageFns<NodeTime> = {
     const message = createBaseNodeTime();
     message.node = object.node ?? "";
     message.ms = object.ms ?? 0;
+    message.opType = object.opType ?? "";
     return message;
   },
 };

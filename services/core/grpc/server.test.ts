@@ -58,7 +58,7 @@ const profiler = defineService(ProfilerServiceService, {
     return { nodeTimes: [], opTypeTimes: [], runtime: 'never' };
   }),
   parseTrtexecLog: unary((req) => throwFor(req)),
-  mapTrtLayers: unary((req) => ({ nodeTimes: req.onnxNodeNames.map((node, i) => ({ node, ms: i + req.profileJson.length })) })),
+  mapTrtLayers: unary((req) => ({ nodeTimes: req.onnxNodeNames.map((node, i) => ({ node, ms: i + req.profileJson.length, opType: '' })) })),
 });
 
 let streamStarted = 0;
