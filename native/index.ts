@@ -64,7 +64,7 @@ interface RawAddon {
   int4DequantizeBlocks(q: Int8Array, cin: number, cout: number, scales: Float32Array, blockSize: number): Promise<Float32Array>;
   packInt4(values: Int8Array | Uint8Array | Float32Array, unsigned: boolean): Promise<Uint8Array>;
   unpackInt4(packed: Uint8Array, count: number, unsigned: boolean): Promise<Ints>;
-  awqClipSearch(w: Float32Array, cin: number, cout: number, x: Float32Array, tokens: number, blockSize: number, maxTokens: number, threads: number): Promise<AwqClipResult>;
+  awqClipSearch(w: Float32Array, cin: number, cout: number, x: Float32Array, tokens: number, blockSize: number, maxTokens: number, threads: number, coBatch: number): Promise<AwqClipResult>;
   sparsity24Mask(w: Float32Array, rows: number, cols: number): Promise<Uint8Array>;
 }
 
@@ -380,7 +380,9 @@ export function awqClipSearch(
     checkMatrix(activations.length, tokens, cin, 'awqClipSearch activations');
     const maxTokens = opts.maxTokens ?? 64;
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${maxTokens}`);
-    return raw().awqClipSearch(weight, cin, cout, activations, tokens, bs, maxTokens, opts.threads ?? 0);
+    const coBatch = opts.coBatch ?? 1024;
+    if (!Number.isInteger(coBatch) || coBatch < 1) throw new RangeError(`coBatch must be a positive integer, got ${coBatch}`);
+    return raw().awqClipSearch(weight, cin, cout, activations, tokens, bs, maxTokens, opts.threads ?? 0, coBatch);
   });
 }
 

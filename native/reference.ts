@@ -1124,10 +1124,20 @@ export function awqTokenRows(tokens: number, maxTokens = 64): number[] {
   return rows;
 }
 
-/** numpy's 8-accumulator float32 dot of one block (products rounded to float32 first). */
-function blockDot(x: Float32Array, xo: number, w: Float32Array, wo: number, bs: number, tmp: Float32Array): number {
-  for (let k = 0; k < bs; k++) tmp[k] = f(x[xo + k]! * w[wo + k]!);
-  return pairwiseSumF32(tmp, 0, bs);
+/**
+ * One block's partial sum sum_k x[k] * w[k] in float32 as numpy evaluates `np.sum(x * w, -1)` in
+ * the reference: the broadcast product takes the layout of the transposed weight (output
+ * channel fastest), so the reduction over k is sequential; only a batch of width 1 is
+ * contiguous along k and gets numpy's pairwise summation.
+ */
+function blockDot(x: Float32Array, xo: number, w: ArrayLike<number>, wo: number, bs: number, pairwise: boolean, tmp: Float32Array): number {
+  if (pairwise) {
+    for (let k = 0; k < bs; k++) tmp[k] = f(x[xo + k]! * w[wo + k]!);
+    return pairwiseSumF32(tmp, 0, bs);
+  }
+  let s = 0;
+  for (let k = 0; k < bs; k++) s = f(s + f(x[xo + k]! * w[wo + k]!));
+  return s;
 }
 
 export function awqClipSearch(
@@ -1142,6 +1152,8 @@ export function awqClipSearch(
   checkBlock(bs);
   checkMatrix(weight, cin, cout, 'awqClipSearch weight');
   checkMatrix(activations, tokens, cin, 'awqClipSearch activations');
+  const coBatch = opts.coBatch ?? 1024;
+  if (!Number.isInteger(coBatch) || coBatch < 1) throw new RangeError(`coBatch must be a positive integer, got ${coBatch}`);
   const rows = awqTokenRows(tokens, opts.maxTokens ?? 64);
   const T = rows.length;
   const nb = Math.ceil(cin / bs);
@@ -1158,21 +1170,26 @@ export function awqClipSearch(
   const org = new Float32Array(T);
   const d2 = new Float32Array(T);
   for (let c = 0; c < cout; c++) {
+    // numpy's summation order depends on the width of this output-channel batch (see blockDot)
+    const batchStart = c - (c % coBatch);
+    const width = Math.min(coBatch, cout - batchStart);
+    const pairwiseK = width === 1;
+    const pairwiseT = width === 1 && nb === 1;
     wcol.fill(0);
     for (let r = 0; r < cin; r++) wcol[r] = weight[r * cout + c]!;
     for (let b = 0; b < nb; b++) {
-      for (let t = 0; t < T; t++) org[t] = blockDot(x, t * cinP + b * bs, wcol, b * bs, bs, tmp);
+      for (let t = 0; t < T; t++) org[t] = blockDot(x, t * cinP + b * bs, wcol, b * bs, bs, pairwiseK, tmp);
       const am = scales1[b * cout + c]!;
       for (const al of AWQ_ALPHAS) {
         const s = f(f(am * al) / 7);
         for (let k = 0; k < bs; k++) wq[k] = f(q4(wcol[b * bs + k]!, s) * s);
         for (let t = 0; t < T; t++) {
-          const cur = blockDot(x, t * cinP + b * bs, wq, 0, bs, tmp);
+          const cur = blockDot(x, t * cinP + b * bs, wq, 0, bs, pairwiseK, tmp);
           const d = f(org[t]! - cur);
           d2[t] = f(d * d);
         }
         let sum: number;
-        if (nb === 1) sum = pairwiseSumF32(d2, 0, T);
+        if (pairwiseT) sum = pairwiseSumF32(d2, 0, T);
         else {
           sum = 0;
           for (let t = 0; t < T; t++) sum = f(sum + d2[t]!);

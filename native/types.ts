@@ -109,7 +109,10 @@ export interface Int4Options {
 
 export interface AwqClipOptions {
   blockSize?: number;
-  /** output channels per batch (only changes the working set, not the result). Default 1024. */
+  /**
+   * output channels per batch, as in the reference (default 1024). It only matters for a batch of
+   * width 1, where numpy sums in a different order (pairwise instead of sequential).
+   */
   coBatch?: number;
   /** keep every floor(tokens / maxTokens)-th activation row. Default 64. */
   maxTokens?: number;

@@ -125,6 +125,11 @@ struct UnpackBaton : Baton {
 };
 
 // ---- AWQ clip search -------------------------------------------------------------------------
+//
+// Float32 evaluation order of the numpy reference (see reference.ts blockDot): the block partial
+// sums are sequential over k and the token mean is sequential over t, except for an output
+// batch of width 1 (pairwise over k; pairwise over t too when there is a single block).
+// The fast path vectorises across 8 output channels, which is exactly numpy's inner loop.
 
 typedef float v8f __attribute__((vector_size(32)));
 
@@ -133,48 +138,88 @@ inline __attribute__((always_inline)) v8f Load8(const float* p) {
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
+inline __attribute__((always_inline)) void Store8(float* p, v8f v) { std::memcpy(p, &v, sizeof(v)); }
 
-// numpy's float32 pairwise dot of one block (8 lane accumulators, products rounded first) for
-// the original weight and the 11 fake-quantized ones: out[a] = sum_k x[k] * w[a*bs + k].
-// Requires bs % 8 == 0 and 8 <= bs <= 128.
-inline __attribute__((always_inline)) void Dots12Body(const float* x, const float* w, int bs, float* out) {
-  constexpr int M = kNumAlphas + 1;
-  v8f acc[M];
-  const v8f x0 = Load8(x);
-  for (int a = 0; a < M; a++) acc[a] = x0 * Load8(w + a * bs);
-  for (int i = 8; i < bs; i += 8) {
-    const v8f xv = Load8(x + i);
-    for (int a = 0; a < M; a++) acc[a] += xv * Load8(w + a * bs + i);
+constexpr int kLanes = 8;
+constexpr int kVecs = kNumAlphas + 1;  // original weight + 11 fake-quantized ones
+
+// For one block and 8 output channels: w12 holds [kVecs][bs][8] weights; for every token t,
+// acc[a] = sum_k x[t, k] * w12[a][k] (sequential in k, per lane), d = acc[0] - acc[a+1],
+// sumT[a] += d*d (sequential in t). Writes sumT [kNumAlphas][8].
+inline __attribute__((always_inline)) void AwqTileBody(const float* x, int64_t T, int64_t xStride, const float* w12, int bs, float* sumT) {
+  v8f st[kNumAlphas];
+  for (int a = 0; a < kNumAlphas; a++) st[a] = v8f{} ;
+  for (int64_t t = 0; t < T; t++) {
+    const float* xt = x + t * xStride;
+    v8f acc[kVecs];
+    for (int a = 0; a < kVecs; a++) acc[a] = v8f{};
+    for (int k = 0; k < bs; k++) {
+      const float xs = xt[k];
+      const v8f xv = {xs, xs, xs, xs, xs, xs, xs, xs};
+      const float* wk = w12 + static_cast<size_t>(k) * kLanes;
+      for (int a = 0; a < kVecs; a++) acc[a] += xv * Load8(wk + static_cast<size_t>(a) * bs * kLanes);
+    }
+    for (int a = 0; a < kNumAlphas; a++) {
+      const v8f d = acc[0] - acc[a + 1];
+      st[a] += d * d;
+    }
   }
-  for (int a = 0; a < M; a++) {
-    const v8f r = acc[a];
-    out[a] = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-  }
+  for (int a = 0; a < kNumAlphas; a++) Store8(sumT + a * kLanes, st[a]);
 }
 
-__attribute__((target("avx2"))) void Dots12Avx2(const float* x, const float* w, int bs, float* out) { Dots12Body(x, w, bs, out); }
-void Dots12Default(const float* x, const float* w, int bs, float* out) { Dots12Body(x, w, bs, out); }
+__attribute__((target("avx2"))) void AwqTileAvx2(const float* x, int64_t T, int64_t xs, const float* w, int bs, float* s) { AwqTileBody(x, T, xs, w, bs, s); }
+void AwqTileDefault(const float* x, int64_t T, int64_t xs, const float* w, int bs, float* s) { AwqTileBody(x, T, xs, w, bs, s); }
 
-using Dots12Fn = void (*)(const float*, const float*, int, float*);
-Dots12Fn PickDots12() {
+using AwqTileFn = void (*)(const float*, int64_t, int64_t, const float*, int, float*);
+AwqTileFn PickAwqTile() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") ? Dots12Avx2 : Dots12Default;
-}
-
-// Generic block size: products into tmp, numpy pairwise sum.
-void Dots12Generic(const float* x, const float* w, int bs, float* out, float* tmp) {
-  for (int a = 0; a <= kNumAlphas; a++) {
-    for (int k = 0; k < bs; k++) tmp[k] = x[k] * w[a * bs + k];
-    out[a] = np::PairwiseSum(tmp, static_cast<size_t>(bs));
-  }
+  return __builtin_cpu_supports("avx2") ? AwqTileAvx2 : AwqTileDefault;
 }
 
 struct AwqBaton : Baton {
   View<float> w, x;
-  int64_t cin = 0, cout = 0, tokens = 0, bs = 128, maxTokens = 64;
+  int64_t cin = 0, cout = 0, tokens = 0, bs = 128, maxTokens = 64, coBatch = 1024;
   int threads = 0;
   std::vector<float> alphas, loss;
   int64_t nb = 0, used = 0;
+
+  // Scalar path for a column in a batch of width 1 (numpy pairwise orders).
+  void SingleColumn(int64_t c, const std::vector<float>& xp, int64_t T, int64_t cinP) {
+    std::vector<float> wc(static_cast<size_t>(cinP), 0.0f), wq(static_cast<size_t>(bs)), tmp(static_cast<size_t>(bs)), org(static_cast<size_t>(T)),
+        d2(static_cast<size_t>(T));
+    for (int64_t r = 0; r < cin; r++) wc[r] = w.data[r * cout + c];
+    auto dot = [&](const float* a, const float* b) {
+      for (int64_t k = 0; k < bs; k++) tmp[k] = a[k] * b[k];
+      return np::PairwiseSum(tmp.data(), static_cast<size_t>(bs));
+    };
+    for (int64_t b = 0; b < nb; b++) {
+      const float* wb = wc.data() + b * bs;
+      float am = 0.0f;
+      for (int64_t k = 0; k < bs; k++) {
+        const float a = std::fabs(wb[k]);
+        am = a > am ? a : am;
+      }
+      for (int64_t t = 0; t < T; t++) org[t] = dot(xp.data() + t * cinP + b * bs, wb);
+      const int64_t o = b * cout + c;
+      for (int a = 0; a < kNumAlphas; a++) {
+        const float s = (am * kAlphas[a]) / 7.0f;
+        for (int64_t k = 0; k < bs; k++) wq[k] = qm::Q4(wb[k], s) * s;
+        for (int64_t t = 0; t < T; t++) {
+          const float d = org[t] - dot(xp.data() + t * cinP + b * bs, wq.data());
+          d2[t] = d * d;
+        }
+        float sum = 0.0f;
+        if (nb == 1) sum = np::PairwiseSum(d2.data(), static_cast<size_t>(T));
+        else
+          for (int64_t t = 0; t < T; t++) sum += d2[t];
+        const float l = static_cast<float>(static_cast<double>(sum) / static_cast<double>(T));
+        if (l < loss[o]) {
+          loss[o] = l;
+          alphas[o] = kAlphas[a];
+        }
+      }
+    }
+  }
 
   void Execute() override {
     const int64_t step = std::max<int64_t>(1, tokens / maxTokens);
@@ -190,58 +235,50 @@ struct AwqBaton : Baton {
     loss.assign(static_cast<size_t>(nb * cout), std::numeric_limits<float>::infinity());
     if (T == 0 || cout == 0 || nb == 0) return;
 
-    const bool fast = bs % 8 == 0 && bs >= 8 && bs <= 128;
-    const Dots12Fn dots = PickDots12();
-    constexpr int64_t kTile = 16;  // columns gathered together (one cache line per row)
-    const int64_t nTiles = (cout + kTile - 1) / kTile;
+    // Columns alone in their batch (width 1) follow numpy's pairwise orders.
+    std::vector<char> single(static_cast<size_t>(cout), 0);
+    for (int64_t s = 0; s < cout; s += coBatch)
+      if (std::min(coBatch, cout - s) == 1) single[s] = 1;
+
+    const AwqTileFn tileFn = PickAwqTile();
+    const int64_t nTiles = (cout + kLanes - 1) / kLanes;
     ParallelFor(static_cast<size_t>(nTiles), 1, threads, [&](size_t tb, size_t te, int) {
-      std::vector<float> wt(static_cast<size_t>(kTile * cinP));
-      std::vector<float> w12(static_cast<size_t>((kNumAlphas + 1) * bs));
-      std::vector<float> d2(static_cast<size_t>(kNumAlphas * T));
-      std::vector<float> tmp(static_cast<size_t>(bs));
-      float out12[kNumAlphas + 1];
+      std::vector<float> w12(static_cast<size_t>(kVecs * bs * kLanes));
+      float sumT[kNumAlphas * kLanes];
       for (size_t tile = tb; tile < te; tile++) {
-        const int64_t c0 = static_cast<int64_t>(tile) * kTile;
-        const int64_t nc = std::min(kTile, cout - c0);
-        std::fill(wt.begin(), wt.end(), 0.0f);
-        for (int64_t r = 0; r < cin; r++) {
-          const float* src = w.data + r * cout + c0;
-          for (int64_t j = 0; j < nc; j++) wt[j * cinP + r] = src[j];
-        }
-        for (int64_t j = 0; j < nc; j++) {
-          const int64_t c = c0 + j;
-          for (int64_t b = 0; b < nb; b++) {
-            const float* wc = wt.data() + j * cinP + b * bs;
-            float am = 0.0f;
+        const int64_t c0 = static_cast<int64_t>(tile) * kLanes;
+        const int64_t nc = std::min<int64_t>(kLanes, cout - c0);
+        for (int64_t b = 0; b < nb; b++) {
+          // gather [bs][8] original weights (zero rows past cin, zero lanes past cout)
+          float* w0 = w12.data();
+          for (int64_t k = 0; k < bs; k++) {
+            const int64_t r = b * bs + k;
+            float* dst = w0 + k * kLanes;
+            for (int j = 0; j < kLanes; j++) dst[j] = (r < cin && j < nc) ? w.data[r * cout + c0 + j] : 0.0f;
+          }
+          float am[kLanes];
+          for (int j = 0; j < kLanes; j++) {
+            float m = 0.0f;
             for (int64_t k = 0; k < bs; k++) {
-              const float a = std::fabs(wc[k]);
-              am = a > am ? a : am;
+              const float a = std::fabs(w0[k * kLanes + j]);
+              m = a > m ? a : m;
             }
-            std::memcpy(w12.data(), wc, sizeof(float) * static_cast<size_t>(bs));
-            for (int a = 0; a < kNumAlphas; a++) {
-              const float s = (am * kAlphas[a]) / 7.0f;
-              float* dst = w12.data() + (a + 1) * bs;
-              for (int64_t k = 0; k < bs; k++) dst[k] = qm::Q4(wc[k], s) * s;
-            }
-            for (int64_t t = 0; t < T; t++) {
-              const float* xt = xp.data() + t * cinP + b * bs;
-              if (fast) dots(xt, w12.data(), static_cast<int>(bs), out12);
-              else Dots12Generic(xt, w12.data(), static_cast<int>(bs), out12, tmp.data());
-              for (int a = 0; a < kNumAlphas; a++) {
-                const float d = out12[0] - out12[a + 1];
-                d2[a * T + t] = d * d;
-              }
-            }
+            am[j] = m;
+          }
+          for (int a = 0; a < kNumAlphas; a++) {
+            float s[kLanes];
+            for (int j = 0; j < kLanes; j++) s[j] = (am[j] * kAlphas[a]) / 7.0f;
+            float* dst = w12.data() + static_cast<size_t>(a + 1) * bs * kLanes;
+            for (int64_t k = 0; k < bs; k++)
+              for (int j = 0; j < kLanes; j++) dst[k * kLanes + j] = qm::Q4(w0[k * kLanes + j], s[j]) * s[j];
+          }
+          tileFn(xp.data() + b * bs, T, cinP, w12.data(), static_cast<int>(bs), sumT);
+          for (int64_t j = 0; j < nc; j++) {
+            const int64_t c = c0 + j;
+            if (single[c]) continue;
             const int64_t o = b * cout + c;
             for (int a = 0; a < kNumAlphas; a++) {
-              const float* da = d2.data() + a * T;
-              float sum;
-              if (nb == 1) sum = np::PairwiseSum(da, static_cast<size_t>(T));
-              else {
-                sum = 0.0f;
-                for (int64_t t = 0; t < T; t++) sum += da[t];
-              }
-              const float l = static_cast<float>(static_cast<double>(sum) / static_cast<double>(T));
+              const float l = static_cast<float>(static_cast<double>(sumT[a * kLanes + j]) / static_cast<double>(T));
               if (l < loss[o]) {
                 loss[o] = l;
                 alphas[o] = kAlphas[a];
@@ -249,6 +286,8 @@ struct AwqBaton : Baton {
             }
           }
         }
+        for (int64_t j = 0; j < nc; j++)
+          if (single[c0 + j]) SingleColumn(c0 + j, xp, T, cinP);
       }
     });
   }
@@ -347,7 +386,8 @@ Napi::Value AwqClipSearch(const Napi::CallbackInfo& info) {
   b->bs = IntArg(info, 5, "blockSize");
   b->maxTokens = IntArg(info, 6, "maxTokens");
   b->threads = static_cast<int>(IntArg(info, 7, "threads"));
-  if (b->bs < 1 || b->maxTokens < 1) throw Napi::RangeError::New(info.Env(), "blockSize and maxTokens must be positive");
+  b->coBatch = IntArg(info, 8, "coBatch");
+  if (b->bs < 1 || b->maxTokens < 1 || b->coBatch < 1) throw Napi::RangeError::New(info.Env(), "blockSize, maxTokens and coBatch must be positive");
   CheckMatrix(info, b->w.size, b->cin, b->cout, "awqClipSearch weight");
   CheckMatrix(info, b->x.size, b->tokens, b->cin, "awqClipSearch activations");
   return Queue(info.Env(), std::move(b));
