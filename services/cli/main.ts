@@ -6,12 +6,17 @@ import { DomainError } from '../core/errors.js';
 import type { Command } from './command.js';
 import { statusCommand } from './status.js';
 import { upCommand } from './up.js';
-import { quantizeCommand } from './quantize.js';
+import { quantizeCommand, reportCommand } from './quantize.js';
+import { profileCommand } from './profile.js';
+import { analyzeCommand } from './analyze.js';
 
 export const COMMANDS: Record<string, Command> = {
   up: upCommand,
   status: statusCommand,
   quantize: quantizeCommand,
+  report: reportCommand,
+  profile: profileCommand,
+  analyze: analyzeCommand,
 };
 
 function help(): string {

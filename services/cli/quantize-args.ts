@@ -19,6 +19,8 @@ export interface QuantizeArgs {
   natsUrl?: string;
   compare: boolean;
   report: boolean;
+  /** Also build and profile the original and the quantized model (latency in the report). */
+  profile: boolean;
   json: boolean;
   device: 'cpu' | 'cuda' | 'auto';
 }
@@ -49,6 +51,7 @@ export const QUANTIZE_FLAGS: Spec[] = [
   { key: 'nats', kind: 'string', help: 'NATS URL for events and artifacts in embedded mode (default $NATS_URL; none: in-memory bus).' },
   { key: 'no_compare', kind: 'bool', help: 'Skip the accuracy comparison.' },
   { key: 'no_report', kind: 'bool', help: 'Do not write the HTML report next to the output.' },
+  { key: 'profile', kind: 'bool', help: 'Also profile the original and the quantized model (latency and slowest layers).' },
   { key: 'json', kind: 'bool', help: 'Print the result as JSON on stdout.' },
   { key: 'device', kind: 'string', help: 'cpu | cuda | auto (default auto).' },
 ];
@@ -141,6 +144,7 @@ export function parseQuantizeArgs(argv: readonly string[], env: NodeJS.ProcessEn
     natsUrl: str('nats') ?? (env.NATS_URL || undefined),
     compare: !bool('no_compare'),
     report: !bool('no_report'),
+    profile: bool('profile'),
     json: bool('json'),
     device,
   };

@@ -27,6 +27,8 @@ export interface JobProgress {
 
 export interface QuantizeJobResult {
   jobId: string;
+  /** The original model as uploaded. */
+  modelRef: ArtifactRef;
   outputPath: string;
   prepare: PrepareResponse;
   analysis: AnalyzeResponse;
@@ -163,7 +165,7 @@ export async function runQuantizeJob(opts: QuantizeJobOptions): Promise<Quantize
       return res.outputs;
     });
   }
-  return { jobId, outputPath: args.outputPath, prepare, analysis, calibration, quantize, exported, comparison, timingsMs: timings, warnings };
+  return { jobId, modelRef, outputPath: args.outputPath, prepare, analysis, calibration, quantize, exported, comparison, timingsMs: timings, warnings };
 }
 
 function mediaTypeOf(file: string): string {
