@@ -77,6 +77,38 @@ function busContract(name: string, open: () => Promise<EventBus>, teardown: (bus
       await assert.rejects(bus.subscribe('modelopt.>.jobs', () => undefined), InvalidSubjectError);
     });
 
+    test('history subscriptions replay retained events, then follow live ones', async () => {
+      const job = `hist${randomBytes(3).toString('hex')}`;
+      await bus.publish(jobSubject(job, 'prepare', 'started'), ev(job, 'prepare', 'started'));
+      await bus.publish(jobSubject(job, 'prepare', 'completed'), ev(job, 'prepare', 'completed'));
+      await bus.publish(jobSubject(`other${job}`, 'prepare', 'completed'), ev(`other${job}`, 'prepare', 'completed'));
+      const got: string[] = [];
+      const live: string[] = [];
+      const stopHist = await bus.subscribe(`modelopt.jobs.${job}.>`, (e) => void got.push(`${e.stage}.${e.kind}`), { history: true });
+      const stopLive = await bus.subscribe(`modelopt.jobs.${job}.>`, (e) => void live.push(`${e.stage}.${e.kind}`));
+      await bus.publish(jobSubject(job, 'calibrate', 'started'), ev(job, 'calibrate', 'started'));
+      await waitFor(() => got.length === 3 && live.length === 1, 5000, 'history + live events');
+      await stopHist();
+      await stopLive();
+      assert.deepEqual(got, ['prepare.started', 'prepare.completed', 'calibrate.started']);
+      assert.deepEqual(live, ['calibrate.started']);
+    });
+
+    test('stopping a consumer waits for its running handler', async () => {
+      const service = `stop-${randomBytes(3).toString('hex')}`;
+      let started = false;
+      let finished = false;
+      const c = await bus.consume(service, async () => {
+        started = true;
+        await sleep(300);
+        finished = true;
+      });
+      await bus.enqueue(service, { slow: true });
+      await waitFor(() => started, 5000, 'handler start');
+      await c.stop();
+      assert.equal(finished, true);
+    });
+
     test('two consumers of one service share the work queue, each message handled once', async () => {
       const service = `share-${randomBytes(3).toString('hex')}`;
       const seen = new Map<number, string[]>();

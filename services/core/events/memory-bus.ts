@@ -10,6 +10,7 @@ import type {
   KvEntry,
   KvWatchEvent,
   KvWatchOptions,
+  SubscribeOptions,
   Unsubscribe,
   WorkConsumer,
   WorkHandler,
@@ -55,6 +56,8 @@ interface ConsumerState {
   onError: ((err: unknown, msg: WorkMessage) => void) | undefined;
   inFlight: number;
   stopped: boolean;
+  /** handler runs not yet finished */
+  running: Set<Promise<void>>;
 }
 
 /** In-process work queue with JetStream work-queue semantics (shared consumers, ack/nak, redelivery). */
@@ -180,24 +183,27 @@ class ServiceQueue {
       },
     };
     armAckTimer();
-    queueMicrotask(() => {
-      void (async () => {
-        try {
-          await consumer.handler(msg);
-          if (!settled) settle('ack');
-        } catch (err) {
-          if (!settled) settle('nak', consumer.nakDelayMs);
-          if (consumer.onError) consumer.onError(err, msg);
-          else this.onError(err, `work handler for ${this.service}`);
-        }
-      })();
-    });
+    const run = (async () => {
+      await Promise.resolve(); // never run the handler inside enqueue()/dispatch()
+      try {
+        await consumer.handler(msg);
+        if (!settled) settle('ack');
+      } catch (err) {
+        if (!settled) settle('nak', consumer.nakDelayMs);
+        if (consumer.onError) consumer.onError(err, msg);
+        else this.onError(err, `work handler for ${this.service}`);
+      }
+    })();
+    consumer.running.add(run);
+    void run.finally(() => consumer.running.delete(run));
   }
 
-  removeConsumer(c: ConsumerState): void {
+  /** Stop handing work to `c` and wait for its running handlers (like the NATS consumer's stop). */
+  async removeConsumer(c: ConsumerState): Promise<void> {
     c.stopped = true;
     const i = this.consumers.indexOf(c);
     if (i >= 0) this.consumers.splice(i, 1);
+    await Promise.all([...c.running]);
   }
 
   close(): void {
@@ -290,6 +296,8 @@ export class MemoryKeyValueStore implements KeyValueStore {
 
 export interface MemoryEventBusOptions {
   duplicateWindowMs?: number;
+  /** events kept for subscribe({ history: true }) (default 10,000) */
+  historyLimit?: number;
   onError?: ErrorSink;
 }
 
@@ -305,11 +313,14 @@ export class MemoryEventBus implements EventBus {
   private readonly queues = new Map<string, ServiceQueue>();
   private readonly onError: ErrorSink;
   private readonly windowMs: number;
+  private readonly history: Array<{ subject: string; payload: string }> = [];
+  private readonly historyLimit: number;
   private closed = false;
 
   constructor(opts: MemoryEventBusOptions = {}) {
     this.onError = opts.onError ?? defaultErrorSink;
     this.windowMs = opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
+    this.historyLimit = opts.historyLimit ?? 10_000;
     this.kv = new MemoryKeyValueStore(this.onError);
   }
 
@@ -321,6 +332,8 @@ export class MemoryEventBus implements EventBus {
     this.checkOpen();
     assertSubject(subject);
     const payload = JSON.stringify(event);
+    this.history.push({ subject, payload });
+    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
     for (const s of this.subs) {
       if (subjectMatches(s.pattern, subject)) {
         const copy = JSON.parse(payload) as JobEvent;
@@ -329,10 +342,18 @@ export class MemoryEventBus implements EventBus {
     }
   }
 
-  async subscribe(pattern: string, handler: EventHandler): Promise<Unsubscribe> {
+  async subscribe(pattern: string, handler: EventHandler, opts: SubscribeOptions = {}): Promise<Unsubscribe> {
     this.checkOpen();
     assertPattern(pattern);
     const sub = { pattern, handler, runner: new SerialRunner(this.onError, `subscriber ${pattern}`) };
+    if (opts.history) {
+      for (const h of this.history) {
+        if (subjectMatches(pattern, h.subject)) {
+          const copy = JSON.parse(h.payload) as JobEvent;
+          sub.runner.run(() => handler(copy, h.subject));
+        }
+      }
+    }
     this.subs.add(sub);
     return async () => {
       this.subs.delete(sub);
@@ -368,12 +389,11 @@ export class MemoryEventBus implements EventBus {
       onError: opts.onError,
       inFlight: 0,
       stopped: false,
+      running: new Set(),
     };
     q.addConsumer(state);
     return {
-      stop: async () => {
-        q.removeConsumer(state);
-      },
+      stop: () => q.removeConsumer(state),
     };
   }
 

@@ -29,6 +29,7 @@ import type {
   KvEntry,
   KvWatchEvent,
   KvWatchOptions,
+  SubscribeOptions,
   Unsubscribe,
   WorkConsumer,
   WorkHandler,
@@ -149,24 +150,40 @@ export class NatsEventBus implements EventBus {
     await this.js.publish(this.wire(subject), jc.encode(event));
   }
 
-  async subscribe(pattern: string, handler: EventHandler): Promise<Unsubscribe> {
+  async subscribe(pattern: string, handler: EventHandler, opts: SubscribeOptions = {}): Promise<Unsubscribe> {
     assertPattern(pattern);
+    const deliver = async (data: Uint8Array, subject: string): Promise<void> => {
+      let event: JobEvent;
+      try {
+        event = jc.decode(data) as JobEvent;
+      } catch (err) {
+        this.onError(err, `undecodable event on ${subject}`);
+        return;
+      }
+      try {
+        await handler(event, this.unwire(subject));
+      } catch (err) {
+        this.onError(err, `subscriber ${pattern}`);
+      }
+    };
+    if (opts.history) {
+      // an ordered (ephemeral, flow-controlled) consumer replays the stream, then follows it
+      const consumer = await this.js.consumers.get(this.jobsStream, { filterSubjects: this.wire(pattern) });
+      const messages = await consumer.consume();
+      const loop = (async () => {
+        for await (const m of messages) await deliver(m.data, m.subject);
+      })();
+      const close = async (): Promise<void> => {
+        this.closers.delete(close);
+        messages.stop();
+        await loop.catch((err: unknown) => this.onError(err, `history subscriber ${pattern}`));
+      };
+      this.closers.add(close);
+      return close;
+    }
     const sub = this.nc.subscribe(this.wire(pattern));
     const loop = (async () => {
-      for await (const m of sub) {
-        let event: JobEvent;
-        try {
-          event = jc.decode(m.data) as JobEvent;
-        } catch (err) {
-          this.onError(err, `undecodable event on ${m.subject}`);
-          continue;
-        }
-        try {
-          await handler(event, this.unwire(m.subject));
-        } catch (err) {
-          this.onError(err, `subscriber ${pattern}`);
-        }
-      }
+      for await (const m of sub) await deliver(m.data, m.subject);
     })();
     // make sure the server registered the interest before returning
     await this.nc.flush();

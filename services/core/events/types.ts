@@ -118,12 +118,20 @@ export interface KeyValueStore {
   watch<T = unknown>(pattern: string, handler: (e: KvWatchEvent<T>) => void | Promise<void>, opts?: KvWatchOptions): Promise<Unsubscribe>;
 }
 
+export interface SubscribeOptions {
+  /**
+   * Deliver the matching events already retained (JetStream: the MODELOPT_JOBS stream;
+   * memory: the last 10,000 events) before live ones, in publish order, without gaps.
+   */
+  history?: boolean;
+}
+
 export interface EventBus {
   /** `memory` or `nats` */
   readonly kind: 'memory' | 'nats';
   publish(subject: string, event: JobEvent): Promise<void>;
   /** live events on subjects matching the pattern (NATS wildcards * and >) */
-  subscribe(pattern: string, handler: EventHandler): Promise<Unsubscribe>;
+  subscribe(pattern: string, handler: EventHandler, opts?: SubscribeOptions): Promise<Unsubscribe>;
   /** put a message on `modelopt.work.<service>` */
   enqueue(service: string, message: unknown, opts?: EnqueueOptions): Promise<void>;
   /** share `modelopt.work.<service>` with every other consumer of the same service */

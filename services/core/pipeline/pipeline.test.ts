@@ -140,6 +140,14 @@ function pipelineContract(name: string, open: () => Promise<Env>): void {
         'quantize.completed',
         'job.completed',
       ]);
+      // a late subscriber asking for history sees the same sequence, progress included
+      const replay: string[] = [];
+      const unsubReplay = await watchJobEvents(env.bus, plan.jobId, (e) => void replay.push(`${e.stage}.${e.kind}`), { history: true });
+      const deadline = Date.now() + 5000;
+      while (replay.filter((r) => r === 'job.completed').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await unsubReplay();
+      assert.deepEqual(replay.filter((r) => !r.endsWith('.progress')), events);
+      assert.ok(replay.includes('calibrate.progress') && replay.includes('prepare.progress'));
       for (const s of ['prepare', 'calibrate', 'quantize']) {
         assert.equal(state.stages[s]!.status, 'completed');
         assert.equal(state.stages[s]!.cached, false);

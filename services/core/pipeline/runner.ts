@@ -4,7 +4,7 @@ import type { ArtifactRef, ArtifactStore } from '../artifacts/types.js';
 import { DomainError } from '../errors.js';
 import { ProgressReporter } from '../events/progress.js';
 import { jobEventsPattern, jobSubject } from '../events/subjects.js';
-import type { ConsumeOptions, ErrorInfo, EventBus, JobEvent, JobEventKind, WorkConsumer, WorkMessage } from '../events/types.js';
+import type { ConsumeOptions, ErrorInfo, EventBus, JobEvent, JobEventKind, SubscribeOptions, WorkConsumer, WorkMessage } from '../events/types.js';
 import { DEFAULT_MAX_DELIVER } from '../events/memory-bus.js';
 import { JOB_STAGE, stageKeyFor, validatePlan, type JobPlan, type StageSpec } from './plan.js';
 import { getJobState, jobKvKey, stageKvKey, updateJobState, type JobState, type StageRecord, type StageResult } from './state.js';
@@ -393,9 +393,14 @@ export async function waitForJob(bus: EventBus, jobId: string, opts: { timeoutMs
   }
 }
 
-/** Every event of one job, live. */
-export function watchJobEvents(bus: EventBus, jobId: string, handler: (e: JobEvent, subject: string) => void | Promise<void>): Promise<() => Promise<void>> {
-  return bus.subscribe(jobEventsPattern(jobId), handler);
+/** Every event of one job: live, or (history: true) from the start of the retained history. */
+export function watchJobEvents(
+  bus: EventBus,
+  jobId: string,
+  handler: (e: JobEvent, subject: string) => void | Promise<void>,
+  opts: SubscribeOptions = {},
+): Promise<() => Promise<void>> {
+  return bus.subscribe(jobEventsPattern(jobId), handler, opts);
 }
 
 /** Submit and wait. */
