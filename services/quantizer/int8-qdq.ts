@@ -114,7 +114,10 @@ export function insertQdq(graphProto: GraphProto, opts: QdqInsertOptions): QdqIn
         warnings.push(`ConvTranspose "${node.name}": weight ${t} is not constant, left unquantized`);
         continue;
       }
-      if (!isFloatActivation(t)) continue;
+      if (!isFloatActivation(t)) {
+        if (!known.has(t)) warnings.push(`tensor "${t}" (input of "${node.name}") has no calibration range and no known type; left unquantized`);
+        continue;
+      }
       if (!marks.has(t)) marks.set(t, { kind: 'activation' });
     }
     for (const t of node.input) {
