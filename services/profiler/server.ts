@@ -11,15 +11,17 @@ import {
 } from '../../gen/modelopt/v1/profiler.js';
 import { defineService, unary, type ServiceRegistration } from '../core/grpc/handlers.js';
 import type { ServiceDeps } from '../core/service-main.js';
-import { FailedPrecondition, InvalidArgument, Unimplemented } from '../core/errors.js';
+import { InvalidArgument, Unimplemented } from '../core/errors.js';
 import { validateDeployment } from '../core/engine/deployment.js';
 import { profileOrt } from './ort-profile.js';
 import { parseTrtexecLog, type LogSection, type StatList, BUILD_SECTIONS, PROFILE_SECTIONS } from './trtexec-log.js';
 import { mapTrtLayers } from './trt-layers.js';
+import { profileTrt, TRT_PROFILE_DEFAULTS } from './trt-profile.js';
 
 export type ProfilerDeps = ServiceDeps;
 
 export const ORT_PROFILE_MEDIA_TYPE = 'application/vnd.onnxruntime.profile+json';
+export const TRT_PROFILE_MEDIA_TYPE = 'application/vnd.nvidia.trtexec-profile+json';
 
 function statsMsg(l: StatList): LatencyStatsMsg {
   return {
@@ -46,15 +48,28 @@ export function profilerService(deps: ProfilerDeps): ServiceRegistration<typeof 
       const deployment = validateDeployment(
         Object.keys(req.deployment).length === 0 ? { runtime: 'ORT', version: '1.16' } : req.deployment,
       );
-      if (deployment.runtime === 'TRT') {
-        throw new FailedPrecondition('profile: runtime TRT needs TensorRT on this host, which it does not have; profile with runtime ORT');
-      }
       if (req.inputs && req.inputs.uri) {
         throw new Unimplemented('profile: given inputs are not supported yet; omit `inputs` for random uniform [0,1) inputs');
       }
       const hasEngine = !!req.engine && !!req.engine.uri;
       const hasModel = !!req.model && !!req.model.uri;
       if (hasEngine === hasModel) throw new InvalidArgument('profile: set exactly one of `engine` (from trt-builder) or `model`');
+      if (deployment.runtime === 'TRT') {
+        if (!hasEngine) throw new InvalidArgument('profile: runtime TRT profiles an `engine` from trt-builder, not a `model`');
+        const t = await profileTrt(await store.get(req.engine!), { layerwise: req.layerwise, nodeNames: req.nodeNames });
+        const raw = t.rawProfileJson ? await store.put(Buffer.from(t.rawProfileJson), { mediaType: TRT_PROFILE_MEDIA_TYPE }) : undefined;
+        const l = t.latencyMs;
+        return {
+          latency: {
+            minMs: l.min, maxMs: l.max, meanMs: l.mean, medianMs: l.median, p90Ms: l.p90, p95Ms: l.p95, p99Ms: l.p99,
+            throughput: t.throughput, iterations: TRT_PROFILE_DEFAULTS.iterations,
+          },
+          nodeTimes: t.layers.map((n) => ({ node: n.node, ms: n.ms, opType: '' })),
+          opTypeTimes: [],
+          ...(raw ? { rawProfile: raw } : {}),
+          runtime: 'TRT',
+        };
+      }
       const bytes = await store.get(hasEngine ? req.engine! : req.model!);
       const p = await profileOrt(hasEngine ? { engine: bytes } : { onnx: bytes }, { layerwise: req.layerwise, keepTrace: req.layerwise });
       const raw = p.rawTrace ? await store.put(Buffer.from(p.rawTrace), { mediaType: ORT_PROFILE_MEDIA_TYPE }) : undefined;

@@ -17,7 +17,7 @@ import { trtBuilderService } from '../../services/trt-builder/server.js';
 import { profilerService } from '../../services/profiler/server.js';
 import { TrtBuilderServiceClient, type BuildResponse } from '../../gen/modelopt/v1/trt_builder.js';
 import { ProfilerServiceClient, TrtexecLogKind } from '../../gen/modelopt/v1/profiler.js';
-import { verifyEngineHeader } from '../../services/core/engine/header.js';
+import { verifyEngineHeader, addEngineHeader } from '../../services/core/engine/header.js';
 
 const fixtures = new URL('../fixtures/trtexec/', import.meta.url);
 const storeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'trt-prof-grpc-'));
@@ -106,8 +106,19 @@ test('Build: TRT without TensorRT → FAILED_PRECONDITION; bad deployment → IN
   );
   await assert.rejects(
     callUnary(profiler, profiler.profile, { model: mnist, deployment: { runtime: 'TRT', version: '10.0' }, layerwise: false, nodeNames: [] }),
-    status(grpc.status.FAILED_PRECONDITION),
+    status(grpc.status.INVALID_ARGUMENT, /profiles an `engine`/),
   );
+  const fakeEngine = await runtime.artifacts.put(addEngineHeader(new TextEncoder().encode('engine')));
+  const savedPath = process.env['PATH'];
+  process.env['PATH'] = '/nonexistent';
+  try {
+    await assert.rejects(
+      callUnary(profiler, profiler.profile, { engine: fakeEngine, deployment: { runtime: 'TRT', version: '10.0' }, layerwise: false, nodeNames: [] }),
+      status(grpc.status.FAILED_PRECONDITION, /needs trtexec/),
+    );
+  } finally {
+    process.env['PATH'] = savedPath;
+  }
 });
 
 test('ParseTrtexecLog: profile and build fixtures; not a log → INVALID_ARGUMENT', async () => {
