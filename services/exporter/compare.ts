@@ -82,7 +82,7 @@ class Acc {
   }
   result(output: string): OutputComparison {
     const denom = Math.sqrt(this.na) * Math.sqrt(this.nb);
-    const cosine = denom === 0 ? (this.na === this.nb ? 1 : 0) : this.dot / denom;
+    const cosine = denom === 0 ? (this.na === this.nb ? 1 : 0) : Math.max(-1, Math.min(1, this.dot / denom));
     const snrDb = this.err2 === 0 ? Infinity : 10 * Math.log10(this.na / this.err2);
     const r: OutputComparison = { output, cosine, snrDb, maxAbsError: this.maxAbs, meanAbsError: this.n ? this.sumAbs / this.n : 0, elements: this.n };
     if (this.rows > 0) r.top1Agreement = this.agree / this.rows;
