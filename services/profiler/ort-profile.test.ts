@@ -96,3 +96,14 @@ test('summariseOrtTrace: drops the warm-up run, averages per run, groups by op',
   assert.throws(() => summariseOrtTrace('{"a":1}'), InvalidArgument);
   assert.throws(() => summariseOrtTrace('[]'), InvalidArgument);
 });
+
+test('int64 inputs (gpt2_small input_ids) are generated; a model that fails on dims → 1 names its inputs', async () => {
+  const one = { warmUpS: 0, minDurationS: 0, minIterations: 2, maxIterations: 2, layerwise: false };
+  const g = await profileOrt({ onnx: model('gpt2_small.onnx') }, one);
+  assert.deepEqual(g.inputs, [{ name: 'input_ids', dtype: 'int64', shape: [1, 128] }]);
+  assert.equal(g.iterations, 2);
+  await assert.rejects(
+    profileOrt({ onnx: model('silero_vad_ifless.onnx') }, one),
+    (e: unknown) => e instanceof InvalidArgument && /input:float32\[1x1\], sr:int64\[\], state:float32\[2x1x128\]/.test(e.message),
+  );
+});
