@@ -100,7 +100,7 @@ function modelBytes(input: ProfileInput): Uint8Array {
 
 async function createSession(bytes: Uint8Array, opts: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 3, ...opts });
+    return await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 4, ...opts });
   } catch (err) {
     throw new InvalidArgument(`profile: onnxruntime cannot load the model: ${(err as Error).message}`);
   }

@@ -28,7 +28,7 @@ export async function optimizeWithOrt(onnx: Uint8Array): Promise<OrtOptimizeResu
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all',
         optimizedModelFilePath: out,
-        logSeverityLevel: 3,
+        logSeverityLevel: 4,
       });
     } catch (err) {
       throw new InvalidArgument(`onnx: onnxruntime cannot load the model: ${(err as Error).message}`);
