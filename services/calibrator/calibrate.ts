@@ -13,13 +13,14 @@ import { planCalibration, type CalibrationDataSpec, type CalibrationPlan } from 
 import { CaptureSession, type CaptureSessionOptions, type Captured } from './capture-session.js';
 import { calibratorKernels, type CalibratorKernels } from './kernels.js';
 import { observeBatch } from './collectors/minmax.js';
-import { ortAbsCollect, ortCollect, ortEmptyHistogram, WIDE_THRESHOLD } from './collectors/ort-histogram.js';
+import { ortAbsCollect, ortAbsCollectFixed, ortAbsEmptyHistogram, ortCollect, ortEmptyHistogram, WIDE_THRESHOLD } from './collectors/ort-histogram.js';
 import { torchCollect } from './collectors/torch-histogram.js';
 import { computeTable } from './methods.js';
 import {
   defaultHistogramOptions,
   emptyTensorStatistics,
   type CalibrationStatistics,
+  type GlobalRange,
   type HistogramOptions,
   type TensorStatistics,
 } from './statistics.js';
@@ -46,13 +47,21 @@ export interface CalibrateOptions {
   /** histogram parameters (method defaults otherwise). */
   histogram?: Partial<HistogramOptions>;
   /**
-   * entropy/distribution histogram range:
+   * entropy/distribution/percentile histogram range:
    *  - 'global' (default): a min/max pass first, then every batch is histogrammed over the final
    *    [-T, T]; identical to onnxruntime's quantize_static, which histograms all samples at once;
    *  - 'streaming': one pass; the first batch sets [-T, T] and later batches use ORT's merge
    *    (the batch-wise collector semantics); cheaper, thresholds can differ by a bin or two.
    */
   histogramRange?: 'global' | 'streaming';
+  /**
+   * Sharded global-range mode: the [min, max] (and min |x| for percentile) of every tensor over ALL
+   * samples, from `globalRangesOf(mergeStatistics(rangeShards))`. The min/max pass is skipped and the
+   * histograms of every shard share one layout, so merged shards equal the unsharded run exactly.
+   */
+  globalRanges?: Record<string, GlobalRange>;
+  /** run only the min/max pass (phase 'ranges'), for the first round of a sharded global-range run. */
+  stopAfterRanges?: boolean;
   session?: CaptureSessionOptions;
   onProgress?: (p: CalibrationProgress) => void;
   signal?: AbortSignal;
@@ -76,8 +85,18 @@ function checkOptions(opts: CalibrateOptions): void {
   }
 }
 
-function usesOrtValueHistogram(m: CalibrationMethod): boolean {
-  return m === 'entropy' || m === 'distribution';
+/** methods whose onnxruntime histogram depends on the range of all samples (see histogramRange). */
+function usesOrtHistogram(m: CalibrationMethod): boolean {
+  return m === 'entropy' || m === 'distribution' || m === 'percentile';
+}
+
+function minAbs(data: Float32Array): number {
+  let m = Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const a = Math.abs(data[i]);
+    if (a < m) m = a;
+  }
+  return m;
 }
 
 function resolveModel(model: ModelProto | string): ModelProto {
@@ -117,8 +136,9 @@ export async function collectStatistics(modelOrPath: ModelProto | string, opts: 
       samples: 0,
       tensors: Object.fromEntries(opts.tensors.map((t) => [t, emptyTensorStatistics(t)])),
       notes: [...plan.notes],
+      phase: 'complete',
     };
-    const global = usesOrtValueHistogram(opts.method) && (opts.histogramRange ?? 'global') === 'global';
+    const global = usesOrtHistogram(opts.method) && (opts.histogramRange ?? 'global') === 'global';
     const t0 = Date.now();
 
     /** runs every step, handing each batch's captures to `reduce`; reduction overlaps the next inference. */
@@ -145,19 +165,52 @@ export async function collectStatistics(modelOrPath: ModelProto | string, opts: 
 
     const tensorsOf = (out: Map<string, Captured>) => opts.tensors.map((t) => [stats.tensors[t], out.get(t)!.data] as const);
 
-    if (global) {
-      stats.samples = await pass('minmax', async (out) => {
-        await Promise.all(tensorsOf(out).map(([s, data]) => observeBatch(s, data, kernels)));
-      });
-      for (const s of Object.values(stats.tensors)) s.ort = ortEmptyHistogram(s.min, s.max, hopts.numBins);
-      await pass('collect', async (out) => {
+    if (global || opts.stopAfterRanges) {
+      if (opts.globalRanges && !opts.stopAfterRanges) {
+        for (const t of opts.tensors) {
+          const g = opts.globalRanges[t];
+          if (!g) throw new InvalidArgument(`globalRanges has no range for tensor ${t}`);
+          if (opts.method === 'percentile' && g.absMin === undefined) throw new InvalidArgument(`globalRanges for ${t} lacks absMin (needed by percentile)`);
+        }
+      } else {
+        stats.samples = await pass('minmax', async (out) => {
+          await Promise.all(
+            tensorsOf(out).map(async ([s, data]) => {
+              const finite = await observeBatch(s, data, kernels);
+              if (opts.method === 'percentile' && finite.length > 0) s.absMin = Math.min(s.absMin ?? Infinity, minAbs(finite));
+            }),
+          );
+        });
+        if (opts.stopAfterRanges) {
+          stats.phase = 'ranges';
+          for (const s of Object.values(stats.tensors)) annotate(s);
+          return stats;
+        }
+      }
+      const ranges: Record<string, GlobalRange> = opts.globalRanges ?? globalRangesOf(stats);
+      for (const s of Object.values(stats.tensors)) {
+        const g = ranges[s.tensor];
+        if (opts.method === 'percentile') {
+          // absMin is only known when some finite value was seen
+          if (g.absMin !== undefined && Number.isFinite(g.absMin)) s.ortAbs = await ortAbsEmptyHistogram(g.min, g.max, g.absMin, hopts.numBins, kernels);
+        } else {
+          s.ort = ortEmptyHistogram(g.min, g.max, hopts.numBins);
+        }
+      }
+      const countInPass2 = opts.globalRanges !== undefined;
+      const n2 = await pass('collect', async (out) => {
         await Promise.all(
           tensorsOf(out).map(async ([s, data]) => {
-            const finite = s.nanCount + s.infCount > 0 ? finiteOnly(data) : data;
-            s.ort = (await ortCollect(s.ort!, finite, hopts.numBins, kernels)).state;
+            const finite = countInPass2 ? await observeBatch(s, data, kernels) : s.nanCount + s.infCount > 0 ? finiteOnly(data) : data;
+            if (opts.method === 'percentile') {
+              if (s.ortAbs && finite.length > 0) s.ortAbs = await ortAbsCollectFixed(s.ortAbs, finite, kernels);
+            } else {
+              s.ort = (await ortCollect(s.ort!, finite, hopts.numBins, kernels)).state;
+            }
           }),
         );
       });
+      if (countInPass2) stats.samples = n2;
     } else {
       stats.samples = await pass('collect', async (out) => {
         await Promise.all(tensorsOf(out).map(([s, data]) => collectOne(s, data, opts.method, hopts, kernels)));
@@ -202,6 +255,15 @@ async function collectOne(s: TensorStatistics, data: Float32Array, method: Calib
       s.torch = await torchCollect(s.torch ?? null, finite, o.numBins, o.skipZeros, kernels);
       return;
   }
+}
+
+/** The global range of every tensor from min/max statistics (merged shards or one run). */
+export function globalRangesOf(stats: CalibrationStatistics): Record<string, GlobalRange> {
+  const out: Record<string, GlobalRange> = {};
+  for (const [t, s] of Object.entries(stats.tensors)) {
+    out[t] = { min: s.seen ? s.min : 0, max: s.seen ? s.max : 0, ...(s.absMin !== undefined ? { absMin: s.absMin } : {}) };
+  }
+  return out;
 }
 
 /** Adds the warnings that explain how unusual values were treated. */

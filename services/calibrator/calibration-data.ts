@@ -120,6 +120,19 @@ export class CalibrationPlan {
     this.steps = n;
   }
 
+  /** Rows of the alphabetically first input in step `i` (without reading the data). */
+  stepRows(i: number): number {
+    const first = [...this.inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))[0];
+    if (!this.sources) {
+      const d = first.dims.map((x) => x ?? 1);
+      return d.length ? d[0] : 1;
+    }
+    const src = this.sources.get(first.name)!;
+    if (src.shape.length === 0) return 1;
+    const b = this.bounds.get(first.name)!;
+    return b[i + 1] - b[i];
+  }
+
   /** The feed of step `i` (0 ≤ i < steps), one fresh array per input. */
   feed(i: number): Feed[] {
     if (i < 0 || i >= this.steps) throw new InvalidArgument(`step ${i} out of range [0, ${this.steps})`);

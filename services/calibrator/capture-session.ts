@@ -84,7 +84,7 @@ export class CaptureSession {
     for (const f of feeds) inputs[f.name] = new ort.Tensor(f.dtype, f.data as never, f.dims);
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
-      out = await this.session.run(inputs, [...fetch]);
+      out = await this.session.run(inputs, fetch.length ? [...fetch] : [...this.session.outputNames]);
     } catch (e) {
       throw new InvalidArgument(`onnxruntime failed on the calibration data: ${(e as Error).message}`, { cause: e });
     }

@@ -16,6 +16,8 @@ export interface TensorStatistics {
   max: number;
   /** whether any finite value was seen (min/max are meaningful). */
   seen: boolean;
+  /** min |x| over the finite values (tracked for percentile, whose ORT histogram starts there). */
+  absMin?: number;
   /** onnxruntime HistogramCollector.collect_value state (entropy, distribution). */
   ort?: OrtHistogram;
   /** onnxruntime collect_absolute_value state (percentile, symmetric). */
@@ -55,6 +57,15 @@ export interface CalibrationStatistics {
   samples: number;
   tensors: Record<string, TensorStatistics>;
   notes: string[];
+  /** 'ranges': only the min/max pass ran (stopAfterRanges); 'complete': the statistics of the method. */
+  phase: 'ranges' | 'complete';
+}
+
+/** The global range of one tensor, for the histogram pass of the global-range mode. */
+export interface GlobalRange {
+  min: number;
+  max: number;
+  absMin?: number;
 }
 
 export function defaultHistogramOptions(method: CalibrationMethod): HistogramOptions {

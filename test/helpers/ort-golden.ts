@@ -5,8 +5,8 @@
  * onnxruntime does not always quantize a tensor with its own range:
  *  - adjust_tensor_ranges: the input of a Relu/Clip that is its only consumer takes the Relu/Clip
  *    output's range; Softmax outputs get [0, 1];
- *  - "same as input" ops (Reshape, Transpose, MaxPool, ...) quantize their output with their input's
- *    parameters.
+ *  - "same as input" ops (Reshape, Transpose, MaxPool, ...) whose input is quantized quantize their
+ *    output with their input's parameters.
  * `resolveGoldenScales` follows those rules so that each golden scale is paired with the tensor
  * whose calibrated range produced it.
  */
@@ -32,7 +32,10 @@ export interface OrtGolden {
 
 export function readOrtGolden(model: string, method: string): OrtGolden | null {
   const p = path.join(GOLDENS_DIR, `${model}.ort.${method}.json`);
-  return fs.existsSync(p) ? (JSON.parse(fs.readFileSync(p, 'utf8')) as OrtGolden) : null;
+  if (!fs.existsSync(p)) return null;
+  // onnxruntime wrote non-finite scales as bare Infinity / NaN (not JSON)
+  const text = fs.readFileSync(p, 'utf8').replace(/(?<=[\[,:]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, '"$1"');
+  return JSON.parse(text, (_k, v) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v === 'NaN' ? NaN : v)) as OrtGolden;
 }
 
 const SAME_AS_INPUT = new Set([
@@ -81,6 +84,7 @@ export function resolveGoldenScales(model: ModelProto, golden: OrtGolden): { res
   const known = (t: string) => producer.has(t) || graphInputs.has(t);
   const resolved: ResolvedScale[] = [];
   const skipped: string[] = [];
+  const quantized = new Set(golden.dequantize.map((d) => d.source.replace(/_QuantizeLinear_Input$/, '')));
   for (const dq of golden.dequantize) {
     if (dq.scale_shape.length !== 0 || dq.scales.length !== 1) continue; // per-channel weights
     let t = dq.source;
@@ -93,7 +97,8 @@ export function resolveGoldenScales(model: ModelProto, golden: OrtGolden): { res
     // same-as-input chains up to the tensor whose parameters are shared
     for (let guard = 0; guard < 1000; guard++) {
       const p = producer.get(t);
-      if (!p || !SAME_AS_INPUT.has(p.opType) || inits.has(p.input[0]) || constOut.has(p.input[0])) break;
+      // only when the input is quantized too (QDQDirect8BitOp); otherwise the consumer quantizes the output with its own range
+      if (!p || !SAME_AS_INPUT.has(p.opType) || inits.has(p.input[0]) || constOut.has(p.input[0]) || !quantized.has(p.input[0])) break;
       t = p.input[0];
     }
     const p = producer.get(t);

@@ -163,6 +163,46 @@ export async function ortAbsCollect(
   return kernels.ortAbsHistogramCollect(state, data, numBins);
 }
 
+/**
+ * An empty |x| histogram with the edges onnxruntime's first (and, in quantize_static, only) call makes:
+ * np.histogram(|x|, numBins) over [min|x|, max|x|]. Built by histogramming the two end values and
+ * taking them out again, so the edges are bit-identical to the kernel's.
+ */
+export async function ortAbsEmptyHistogram(
+  min: number,
+  max: number,
+  absMin: number,
+  numBins: number,
+  kernels: CalibratorKernels,
+): Promise<OrtAbsHistogram> {
+  const absMax = Math.max(Math.abs(min), Math.abs(max));
+  const probe = await kernels.ortAbsHistogramCollect(null, Float32Array.of(absMin, absMax), numBins);
+  const hist = new Float64Array(probe.hist.length);
+  return { hist, edges: probe.edges, min, max };
+}
+
+/**
+ * One batch into a fixed-range |x| histogram (global mode): np.histogram(|x|, numBins) over the
+ * state's [first edge, last edge], through the kernel's uniform-bin path. The batch is extended by the
+ * two end values (so the kernel picks exactly the state's range), whose counts are then taken out.
+ */
+export async function ortAbsCollectFixed(state: OrtAbsHistogram, data: Float32Array, kernels: CalibratorKernels): Promise<OrtAbsHistogram> {
+  if (data.length === 0) return state;
+  const n = state.hist.length;
+  const lo = state.edges[0];
+  const hi = state.edges[n];
+  const buf = new Float32Array(data.length + 2);
+  buf.set(data);
+  buf[data.length] = lo;
+  buf[data.length + 1] = hi;
+  const r = await kernels.ortAbsHistogramCollect(null, buf, n);
+  const hist = Float64Array.from(state.hist);
+  for (let i = 0; i < n; i++) hist[i] += r.hist[i];
+  hist[0] -= 1;
+  hist[n - 1] -= 1;
+  return { hist, edges: state.edges, min: state.min, max: state.max };
+}
+
 /** Merges two |x| histograms: b's counts at its bin centres are added into a's (extended) edges. */
 export function ortAbsMerge(a: OrtAbsHistogram, b: OrtAbsHistogram): OrtAbsHistogram {
   const sameEdges = a.edges.length === b.edges.length && a.edges.every((v, i) => v === b.edges[i]);
