@@ -165,6 +165,13 @@ function busContract(name: string, open: () => Promise<EventBus>, teardown: (bus
       assert.deepEqual(deliveries.filter((d) => d.id === 'nak').map((d) => d.count), [1, 2]);
       assert.deepEqual(deliveries.filter((d) => d.id === 'throw').map((d) => d.count), [1, 2, 3]);
       assert.deepEqual(deliveries.filter((d) => d.id === 'poison').map((d) => d.count), [1, 2, 3], 'poison stops at maxDeliver');
+      if (bus instanceof NatsEventBus) {
+        // nothing is left behind in the work-queue stream for this service
+        const jsm = await bus.nc.jetstreamManager();
+        const info = await jsm.streams.info(bus.workStream, { subjects_filter: `>` });
+        const left = Object.keys(info.state.subjects ?? {}).filter((sub) => sub.endsWith(`.${service}`));
+        assert.deepEqual(left, []);
+      }
     });
 
     test('an unacknowledged message is redelivered after ackWait', async () => {

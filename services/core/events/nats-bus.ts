@@ -258,6 +258,7 @@ export class NatsEventBus implements EventBus {
     await this.ensureConsumer(service, opts);
     const concurrency = Math.max(1, opts.concurrency ?? 1);
     const nakDelayMs = opts.nakDelayMs ?? DEFAULT_NAK_DELAY_MS;
+    const maxDeliver = opts.maxDeliver ?? DEFAULT_MAX_DELIVER;
     const consumer = await this.js.consumers.get(this.workStream, this.durableFor(service));
     const messages = await consumer.consume({ max_messages: concurrency, expires: 5000 });
     const inFlight = new Set<Promise<void>>();
@@ -289,7 +290,7 @@ export class NatsEventBus implements EventBus {
         term: async (reason?: string) => {
           if (settled) return;
           settled = true;
-          m.term(reason);
+          await this.drop(m, reason);
         },
         working: () => {
           if (!settled) m.working();
@@ -302,7 +303,11 @@ export class NatsEventBus implements EventBus {
         await handler(msg);
         if (!settled) await msg.ack();
       } catch (err) {
-        if (!settled) await msg.nak(nakDelayMs);
+        if (!settled) {
+          // after the last allowed delivery the server would keep the message forever: drop it
+          if (maxDeliver > 0 && m.info.deliveryCount >= maxDeliver) await msg.term('max deliveries reached');
+          else await msg.nak(nakDelayMs);
+        }
         if (opts.onError) opts.onError(err, msg as WorkMessage);
         else this.onError(err, `work handler for ${service}`);
       }
@@ -322,6 +327,17 @@ export class NatsEventBus implements EventBus {
     };
     this.closers.add(stop);
     return { stop };
+  }
+
+  /**
+   * Terminate a delivery and remove the message from the work-queue stream: a work queue
+   * keeps terminated (and over-delivered) messages otherwise, and they would pile up.
+   */
+  private async drop(m: JsMsg, reason?: string): Promise<void> {
+    m.term(reason);
+    await this.jsm.streams.deleteMessage(this.workStream, m.seq, false).catch((err: unknown) => {
+      if (!isNotFound(err)) this.onError(err, `removing terminated message ${m.seq} from ${this.workStream}`);
+    });
   }
 
   /** Messages waiting for a service (not yet delivered). */
