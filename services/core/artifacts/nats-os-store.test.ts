@@ -69,3 +69,19 @@ test('putFile and stream put land under the content hash', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a stream that fails midway leaves no object in the bucket', async () => {
+  const store = new NatsObjectArtifactStore(nc, bucket);
+  async function* failing(): AsyncGenerator<Uint8Array> {
+    yield randomBytes(256 * 1024);
+    yield randomBytes(256 * 1024);
+    throw new Error('upload source broke');
+  }
+  const os = await nc.jetstream().views.os(bucket);
+  const before = (await os.list()).filter((i) => !i.deleted).map((i) => i.name).sort();
+  await assert.rejects(store.put(failing()), /upload source broke/);
+  const afterList = (await os.list()).filter((i) => !i.deleted).map((i) => i.name).sort();
+  assert.deepEqual(afterList, before);
+  // a file that vanished is a clear NOT_FOUND, not a half-written object
+  await assert.rejects(store.putFile('/nonexistent/model.onnx'), ArtifactNotFoundError);
+});
