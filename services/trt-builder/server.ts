@@ -2,7 +2,6 @@
  * gRPC adapter of the TensorRT builder: maps modelopt.v1.TrtBuilderService onto the domain
  * modules of this folder. Thin on purpose: no build logic here.
  */
-import os from 'node:os';
 import {
   TrtBuilderServiceService,
   type BuildRequest as BuildRequestMsg,
@@ -44,13 +43,13 @@ export function trtBuilderService(deps: TrtBuilderDeps): ServiceRegistration<typ
       const caps = await capabilities();
       return {
         cpu: true,
-        cuda: caps.devices.some((d) => d.kind === 'gpu'),
+        cuda: caps.cuda,
         tensorrt: caps.tensorrt.present,
         tensorrtVersion: caps.tensorrt.version,
         devices: caps.devices.map((d) => ({
           index: d.index,
           name: d.name,
-          totalMemoryBytes: d.kind === 'cpu' ? os.totalmem() : 0,
+          totalMemoryBytes: d.memoryBytes,
           computeCapability: '',
         })),
         runtimes: [...RUNTIMES],
