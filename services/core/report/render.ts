@@ -130,7 +130,7 @@ function accuracySection(acc: AccuracyComparison): string {
     )
     .join('');
   return `<section id="accuracy"><h2>Accuracy: original vs quantized</h2>
-<p>${acc.samples} held-out samples.</p>
+${acc.samples > 0 ? `<p>${acc.samples} held-out samples.</p>` : ''}
 <table><thead><tr><th>output</th><th>cosine</th><th>SNR</th><th>max abs err</th><th>top-1 agreement</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 

@@ -62,7 +62,7 @@ export interface TensorHistogram {
 }
 
 export interface AccuracyComparison {
-  /** Number of held-out samples compared. */
+  /** Number of held-out samples compared (0 when unknown: not shown). */
   samples: number;
   outputs: OutputAccuracy[];
 }
