@@ -1,11 +1,13 @@
 /**
- * A read-only, index-based view of a graph for the analysis passes: nodes by integer id in the order the
- * reference's graph library sorts them (by depth level, stable), producer and consumer lists per tensor, and
- * the graph's inputs, outputs and initializers. Building it is linear (plus one sort by level).
+ * A read-only, index-based view of a graph for the analysis passes. Node ids follow the model's own node order
+ * (so consumer lists are in that order, as in the reference's graph library); `order` lists the ids in the order
+ * the reference's toposort gives (by depth level, stable). Building it is linear.
  */
 import type { GraphProto, NodeProto } from '../core/onnx/index.js';
 import { implicitInputs } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
+
+const EMPTY: readonly number[] = Object.freeze([]);
 
 export class AGraph {
   readonly nodes: NodeProto[];
@@ -14,44 +16,61 @@ export class AGraph {
   readonly initializers: Set<string>;
   readonly graphInputs: Set<string>;
   readonly graphOutputs: Set<string>;
+  /** Node ids in the reference's topological order. */
+  readonly order: Int32Array;
+  /** Position of each node id in `order`. */
+  readonly rank: Int32Array;
   private readonly prod = new Map<string, number | number[]>();
   private readonly cons = new Map<string, number[]>();
-  private readonly parentCache: (number[] | undefined)[];
-  private readonly childCache: (number[] | undefined)[];
+  private readonly parentCache: (readonly number[] | undefined)[];
+  private readonly childCache: (readonly number[] | undefined)[];
 
-  /** `nodes` must be acyclic; use `levelSort` first to get the reference's node order. */
-  constructor(readonly graph: GraphProto, nodes: NodeProto[]) {
+  /** The graph must be acyclic (levelOrder throws InvalidArgument otherwise). */
+  constructor(readonly graph: GraphProto, order?: Int32Array) {
+    const nodes = graph.node;
     this.nodes = nodes;
-    this.names = nodes.map((n) => n.name);
-    this.ops = nodes.map((n) => n.opType);
-    this.initializers = new Set(graph.initializer.map((t) => t.name));
-    this.graphInputs = new Set(graph.input.map((i) => i.name).filter((n) => !this.initializers.has(n)));
-    this.graphOutputs = new Set(graph.output.map((o) => o.name));
-    for (let i = 0; i < nodes.length; i++) {
-      const n = nodes[i]!;
-      for (const o of n.output) {
+    const n = nodes.length;
+    this.names = new Array(n);
+    this.ops = new Array(n);
+    this.initializers = new Set();
+    for (const t of graph.initializer) this.initializers.add(t.name);
+    this.graphInputs = new Set();
+    for (const i of graph.input) if (!this.initializers.has(i.name)) this.graphInputs.add(i.name);
+    this.graphOutputs = new Set();
+    for (const o of graph.output) this.graphOutputs.add(o.name);
+    for (let i = 0; i < n; i++) {
+      const node = nodes[i]!;
+      this.names[i] = node.name;
+      this.ops[i] = node.opType;
+      const outs = node.output;
+      for (let k = 0; k < outs.length; k++) {
+        const o = outs[k]!;
         if (!o) continue;
         const p = this.prod.get(o);
         if (p === undefined) this.prod.set(o, i);
         else if (typeof p === 'number') this.prod.set(o, [p, i]);
         else p.push(i);
       }
-      for (const t of n.input) {
+      const ins = node.input;
+      for (let k = 0; k < ins.length; k++) {
+        const t = ins[k]!;
         if (!t) continue;
         const l = this.cons.get(t);
         if (l) l.push(i);
         else this.cons.set(t, [i]);
       }
     }
-    this.parentCache = new Array(nodes.length);
-    this.childCache = new Array(nodes.length);
+    this.order = order ?? levelOrder(graph, this);
+    this.rank = new Int32Array(n);
+    for (let k = 0; k < n; k++) this.rank[this.order[k]!] = k;
+    this.parentCache = new Array(n);
+    this.childCache = new Array(n);
   }
 
   get size(): number {
     return this.nodes.length;
   }
 
-  /** Producers of a tensor (first one first). */
   producerCount(t: string): number {
     const p = this.prod.get(t);
     return p === undefined ? 0 : typeof p === 'number' ? 1 : p.length;
@@ -85,12 +104,15 @@ export class AGraph {
   parents(i: number): readonly number[] {
     let c = this.parentCache[i];
     if (!c) {
-      c = [];
-      for (const t of this.nodes[i]!.input) {
+      const ins = this.nodes[i]!.input;
+      let out: number[] | undefined;
+      for (let k = 0; k < ins.length; k++) {
+        const t = ins[k]!;
         if (!t) continue;
         const p = this.producer(t);
-        if (p >= 0) c.push(p);
+        if (p >= 0) (out ??= []).push(p);
       }
+      c = out ?? EMPTY;
       this.parentCache[i] = c;
     }
     return c;
@@ -100,8 +122,13 @@ export class AGraph {
   children(i: number): readonly number[] {
     let c = this.childCache[i];
     if (!c) {
-      c = [];
-      for (const o of this.nodes[i]!.output) if (o) for (const k of this.consumers(o)) c.push(k);
+      const outs = this.nodes[i]!.output;
+      if (outs.length === 1) c = outs[0] ? this.consumers(outs[0]) : EMPTY;
+      else {
+        const acc: number[] = [];
+        for (const o of outs) if (o) for (const k of this.consumers(o)) acc.push(k);
+        c = acc;
+      }
       this.childCache[i] = c;
     }
     return c;
@@ -112,62 +139,87 @@ export class AGraph {
   }
 }
 
-const EMPTY: readonly number[] = Object.freeze([]);
-
 /**
- * Orders nodes the way onnx-graphsurgeon's toposort does: by hierarchy level (a node's level is one more than
- * the highest level among the producers of its inputs, subgraph reads included), keeping the original order
- * within a level. Throws InvalidArgument naming a node on a cycle.
+ * The order onnx-graphsurgeon's toposort gives: by hierarchy level (one more than the highest level among the
+ * producers of a node's inputs, subgraph reads included), keeping the model's order within a level. Throws
+ * InvalidArgument naming a node on a cycle.
  */
-export function levelSort(graph: GraphProto): NodeProto[] {
+export function levelOrder(graph: GraphProto, g?: AGraph): Int32Array {
   const nodes = graph.node;
   const n = nodes.length;
-  const prodIdx = new Map<string, number>();
-  for (let i = 0; i < n; i++) for (const o of nodes[i]!.output) if (o && !prodIdx.has(o)) prodIdx.set(o, i);
-  const deps: number[][] = new Array(n);
+  let firstProd: (t: string) => number;
+  if (g) firstProd = (t) => g.firstProducer(t);
+  else {
+    const prodIdx = new Map<string, number>();
+    for (let i = 0; i < n; i++) for (const o of nodes[i]!.output) if (o && !prodIdx.has(o)) prodIdx.set(o, i);
+    firstProd = (t) => prodIdx.get(t) ?? -1;
+  }
+  // CSR of dependencies (distinct producers per node).
+  const depStart = new Int32Array(n + 1);
+  const deps: number[] = [];
   const indeg = new Int32Array(n);
-  const dependents: number[][] = new Array(n);
-  for (let i = 0; i < n; i++) dependents[i] = [];
+  const outDeg = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const node = nodes[i]!;
-    const hasSub = node.attribute.some((a) => a.g || (a.graphs && a.graphs.length));
-    const ins = hasSub ? [...node.input, ...implicitInputs(node)] : node.input;
-    const d: number[] = [];
-    for (const t of ins) {
-      if (!t) continue;
-      const p = prodIdx.get(t);
-      if (p === undefined) continue;
+    depStart[i] = deps.length;
+    const base = deps.length;
+    const add = (t: string): void => {
+      if (!t) return;
+      const p = firstProd(t);
+      if (p < 0) return;
       if (p === i) throw new InvalidArgument(`graph has a cycle: node "${node.name || node.opType}" reads its own output "${t}"`);
-      if (!d.includes(p)) d.push(p);
-    }
-    deps[i] = d;
-    indeg[i] = d.length;
-    for (const p of d) dependents[p]!.push(i);
+      for (let k = base; k < deps.length; k++) if (deps[k] === p) return;
+      deps.push(p);
+    };
+    const ins = node.input;
+    for (let k = 0; k < ins.length; k++) add(ins[k]!);
+    if (node.attribute.length && node.attribute.some((a) => a.g || (a.graphs && a.graphs.length))) for (const t of implicitInputs(node)) add(t);
+    indeg[i] = deps.length - base;
+    for (let k = base; k < deps.length; k++) outDeg[deps[k]!]!++;
   }
+  depStart[n] = deps.length;
+  const dStart = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) dStart[i + 1] = dStart[i]! + outDeg[i]!;
+  const fill = dStart.slice(0, n);
+  const dependents = new Int32Array(deps.length);
+  for (let i = 0; i < n; i++) for (let k = depStart[i]!; k < depStart[i + 1]!; k++) dependents[fill[deps[k]!]!++] = i;
   const level = new Int32Array(n);
-  const queue: number[] = [];
-  for (let i = 0; i < n; i++) if (indeg[i] === 0) queue.push(i);
+  const queue = new Int32Array(n);
+  let tail = 0;
+  for (let i = 0; i < n; i++) if (indeg[i] === 0) queue[tail++] = i;
   let head = 0;
-  while (head < queue.length) {
+  let maxLevel = 0;
+  while (head < tail) {
     const i = queue[head++]!;
     let lv = 0;
-    for (const p of deps[i]!) if (level[p]! + 1 > lv) lv = level[p]! + 1;
+    for (let k = depStart[i]!; k < depStart[i + 1]!; k++) {
+      const l = level[deps[k]!]! + 1;
+      if (l > lv) lv = l;
+    }
     level[i] = lv;
-    for (const k of dependents[i]!) if (--indeg[k]! === 0) queue.push(k);
+    if (lv > maxLevel) maxLevel = lv;
+    for (let k = dStart[i]!; k < dStart[i + 1]!; k++) {
+      const d = dependents[k]!;
+      if (--indeg[d]! === 0) queue[tail++] = d;
+    }
   }
-  if (queue.length !== n) {
+  if (tail !== n) {
     let stuck = 0;
     while (indeg[stuck] === 0) stuck++;
     const s = nodes[stuck]!;
     throw new InvalidArgument(`graph has a cycle through node "${s.name || s.opType}"`);
   }
-  // Counting sort by level keeps the original order inside a level.
-  let maxLevel = 0;
-  for (let i = 0; i < n; i++) if (level[i]! > maxLevel) maxLevel = level[i]!;
+  // Counting sort by level keeps the model's order inside a level.
   const start = new Int32Array(maxLevel + 2);
   for (let i = 0; i < n; i++) start[level[i]! + 1]!++;
   for (let l = 1; l < start.length; l++) start[l]! += start[l - 1]!;
-  const out: NodeProto[] = new Array(n);
-  for (let i = 0; i < n; i++) out[start[level[i]!]!++] = nodes[i]!;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[start[level[i]!]!++] = i;
   return out;
+}
+
+/** The nodes in `levelOrder`. */
+export function levelSort(graph: GraphProto): NodeProto[] {
+  const order = levelOrder(graph);
+  return Array.from(order, (i) => graph.node[i]!);
 }

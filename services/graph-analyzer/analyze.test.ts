@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyze } from './analyze.js';
 import { prepare } from './prepare.js';
-import { AGraph, levelSort } from './agraph.js';
+import { AGraph } from './agraph.js';
 import { ConstTensors } from './const-tensors.js';
 import { PathMatcher } from './path-match.js';
 import { Backbones, buildNonResidualMap, lowestCommonAncestor } from './backbone.js';
@@ -12,7 +12,7 @@ import type { GraphProto, ModelProto } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 
 function tools(m: ModelProto) {
-  const g = new AGraph(m.graph as GraphProto, levelSort(m.graph as GraphProto));
+  const g = new AGraph(m.graph as GraphProto);
   const consts = new ConstTensors(g);
   const paths = new PathMatcher(g, consts);
   const id = (name: string): number => g.names.indexOf(name);

@@ -3,12 +3,12 @@
  * quantizable nodes, no-quantize input edges, exclusions, every decision with its rule, the activations the
  * calibrator must cover and op statistics.
  */
-import type { ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto } from '../core/onnx/index.js';
-import { Graph, defaultOpset, tensorToNumbers, constantNodeValue } from '../core/onnx/index.js';
+import type { ModelProto, GraphProto, TensorProto, ValueInfoProto } from '../core/onnx/index.js';
+import { defaultOpset, tensorToNumbers, constantNodeValue } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { AnalysisResult, NodeDecision, NoQuantizeEdge, QuantizeMode } from '../core/quant-types.js';
 import { QUANTIZE_MODES } from '../core/quant-types.js';
-import { AGraph, levelSort } from './agraph.js';
+import { AGraph } from './agraph.js';
 import { ConstTensors } from './const-tensors.js';
 import { PathMatcher } from './path-match.js';
 import { Backbones, buildNonResidualMap } from './backbone.js';
@@ -18,7 +18,7 @@ import { classifyCask, filterKgenHeads, findRemaining, outputLayerSkips, compile
 import { defaultQuantizableOpTypes, INT8_DEFAULT_OP_TYPES } from './op-types.js';
 import { inferElemTypes } from './dtypes.js';
 import { predictQdq } from './qdq-predict.js';
-import { checkOps, MAX_SUPPORTED_OPSET } from './validate.js';
+import { checkOps, validateGraph, MAX_SUPPORTED_OPSET } from './validate.js';
 
 export interface AnalyzeOptions {
   quantizeMode?: QuantizeMode;
@@ -51,14 +51,10 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   viIdx.delete(graph);
   const opset = defaultOpset(model);
   if (opset > MAX_SUPPORTED_OPSET) throw new InvalidArgument(`model opset ${opset} is beyond the supported ${MAX_SUPPORTED_OPSET}`);
-  new Graph(graph).validate();
+  validateGraph(graph);
   checkOps(model);
-  const sorted = levelSort(graph);
-  const g = new AGraph(graph, sorted);
-  const fileOrder = new AGraph(graph, graph.node);
-  const toFile = new Map<NodeProto, number>();
-  graph.node.forEach((n, i) => toFile.set(n, i));
-  const elemTypes = inferElemTypes(graph, sorted);
+  const g = new AGraph(graph);
+  const elemTypes = inferElemTypes(graph, Array.from(g.order, (i) => graph.node[i]!));
   const opTypeCounts: Record<string, number> = {};
   for (const op of g.ops) opTypeCounts[op] = (opTypeCounts[op] ?? 0) + 1;
 
@@ -150,20 +146,17 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   }
   const finalSel = selected.filter((n) => !excluded.has(n));
 
-  // ORT placement on the model's own node order.
-  const selFile = new Set(finalSel.map((n) => toFile.get(g.nodes[n]!)!));
-  const exFile = new Set([...excluded].map((n) => toFile.get(g.nodes[n]!)!));
+  // ORT placement on the model's own node order (node ids are file positions).
   const ortTypes = new Set(opts.ortOpTypes ?? (userTypes.length ? userTypes : [...quantTypes, ...INT8_DEFAULT_OP_TYPES]));
-  const nqFile: Edge[] = noQuantize.map((e) => ({ producer: toFile.get(g.nodes[e.producer]!)!, consumer: toFile.get(g.nodes[e.consumer]!)!, tensor: e.tensor }));
-  const pred = predictQdq(fileOrder, {
+  const pred = predictQdq(g, {
     ortOpTypes: ortTypes,
-    selected: selFile,
-    excluded: exFile,
+    selected: new Set(finalSel),
+    excluded,
     perChannel: mode === 'int8' && opset >= 13,
     opset: mode === 'fp8' && opset < 19 ? 19 : opset,
     fp8: mode === 'fp8',
     elemTypes,
-    noQuantize: mode === 'int8' ? nqFile : [],
+    noQuantize: mode === 'int8' ? noQuantize : [],
     removal: opts.removal ?? 'intended',
   });
 
@@ -177,13 +170,13 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   const edges: NoQuantizeEdge[] = noQuantize.map((e) => ({ producer: g.names[e.producer]!, consumer: g.names[e.consumer]!, tensor: e.tensor }));
   const inSel = new Set(finalSel);
   return {
-    quantizableNodes: g.nodes.map((_, i) => i).filter((i) => inSel.has(i)).map((i) => g.names[i]!),
+    quantizableNodes: Array.from(g.order).filter((i) => inSel.has(i)).map((i) => g.names[i]!),
     noQuantizeEdges: edges,
-    decisions: decisions as NodeDecision[],
+    decisions: Array.from(g.order, (i) => decisions[i]!),
     tensorsToCalibrate: pred.activations,
     opTypeCounts,
     partitions,
-    predictedQuantizedNodes: [...pred.withDqInput].sort((a, b) => a - b).map((i) => fileOrder.names[i]!),
+    predictedQuantizedNodes: [...pred.withDqInput].sort((a, b) => a - b).map((i) => g.names[i]!),
     opset,
   };
 }
@@ -220,7 +213,7 @@ function analyzeInt4(model: ModelProto, g: AGraph, mode: QuantizeMode, opTypeCou
   const decisions: NodeDecision[] = [];
   const chosen: string[] = [];
   const calib: string[] = [];
-  for (let i = 0; i < g.size; i++) {
+  for (const i of g.order) {
     const op = g.ops[i]!;
     const name = g.names[i]!;
     if (op !== 'Gemm' && op !== 'MatMul') {

@@ -86,7 +86,7 @@ export class FusiblePartitioner {
     const { g, partitioned } = this.ctx;
     const run = (isSeed: (op: string) => boolean): number[][] => {
       const out: number[][] = [];
-      for (let i = 0; i < g.size; i++) {
+      for (const i of g.order) {
         if (partitioned[i] || !isSeed(g.ops[i]!)) continue;
         const p = this.grow(i);
         if (p.length) out.push(p);

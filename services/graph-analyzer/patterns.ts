@@ -19,13 +19,13 @@ export interface PatternPartition {
 export function findPatternPartitions(g: AGraph, paths: PathMatcher): PatternPartition[] {
   const out: PatternPartition[] = [];
   const gelu: number[] = [];
-  for (let i = 0; i < g.size; i++) {
+  for (const i of g.order) {
     if (g.ops[i] !== 'Div') continue;
     const c: number[] = [];
     if (paths.hasPath(i, GELU_PATH, true, [], c)) gelu.push(...c);
   }
   out.push({ kind: 'gelu', nodes: dedupe(gelu) });
-  for (let i = 0; i < g.size; i++) {
+  for (const i of g.order) {
     const op = g.ops[i];
     if (op === 'LayerNormalization') {
       out.push({ kind: 'layernorm', nodes: [i] });
@@ -38,7 +38,7 @@ export function findPatternPartitions(g: AGraph, paths: PathMatcher): PatternPar
       }
     }
   }
-  for (let i = 0; i < g.size; i++) {
+  for (const i of g.order) {
     if (g.ops[i] !== 'MatMul') continue;
     const c: number[] = [];
     if (paths.hasPath(i, MHA_PATH, true, [], c)) out.push({ kind: 'mha', nodes: dedupe(c) });

@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ModelProto, GraphProto } from '../core/onnx/index.js';
-import { Graph, loadModel, saveModel } from '../core/onnx/index.js';
+import { loadModel, saveModel } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import { convertToOpset13, defaultDomainOpset, TARGET_OPSET } from './opset-convert.js';
 import { nameNodes, type RenamedNode } from './naming.js';
 import { duplicateSharedWeights, type DuplicatedWeight } from './shared-weights.js';
-import { checkOps, MAX_SUPPORTED_OPSET } from './validate.js';
-import { levelSort } from './agraph.js';
+import { checkOps, validateGraph, MAX_SUPPORTED_OPSET } from './validate.js';
+import { levelOrder } from './agraph.js';
 
 export interface PrepareOptions {
   /** Write the intermediate models next to the output (default false). */
@@ -45,8 +45,8 @@ export function checkModel(model: ModelProto): void {
   if (opset > MAX_SUPPORTED_OPSET) throw new InvalidArgument(`model opset ${opset} is beyond the supported maximum ${MAX_SUPPORTED_OPSET}`);
   if (opset === 0) throw new InvalidArgument('model has no opset_import for the default ONNX domain');
   const graph = model.graph as GraphProto;
-  new Graph(graph).validate();
-  levelSort(graph); // throws on cycles
+  validateGraph(graph);
+  levelOrder(graph); // throws on cycles
   checkOps(model);
 }
 

@@ -2,7 +2,8 @@
  * Input checks for Prepare and Analyze: supported opset range and known op types. Every failure is an
  * InvalidArgument naming the node.
  */
-import type { ModelProto, GraphProto } from '../core/onnx/index.js';
+import type { ModelProto, GraphProto, NodeProto } from '../core/onnx/index.js';
+import { implicitInputs } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 
 export const MAX_SUPPORTED_OPSET = 21;
@@ -28,4 +29,34 @@ export function checkOps(model: ModelProto): void {
     }
   };
   visit(model.graph as GraphProto);
+}
+
+/**
+ * Structural checks in one pass: unique producers, no reads of unknown tensors (subgraph reads included), every
+ * graph output produced. Throws InvalidArgument naming the node.
+ */
+export function validateGraph(graph: GraphProto): void {
+  const available = new Set<string>();
+  for (const i of graph.input) available.add(i.name);
+  for (const t of graph.initializer) available.add(t.name);
+  const produced = new Map<string, NodeProto>();
+  for (const n of graph.node) {
+    for (const o of n.output) {
+      if (!o) continue;
+      const prev = produced.get(o);
+      if (prev) throw new InvalidArgument(`tensor "${o}" is produced by two nodes: "${prev.name || prev.opType}" and "${n.name || n.opType}"`);
+      if (available.has(o)) throw new InvalidArgument(`node "${n.name || n.opType}" writes "${o}", which is a graph input or initializer`);
+      produced.set(o, n);
+    }
+  }
+  const check = (n: NodeProto, t: string): void => {
+    if (t && !available.has(t) && !produced.has(t)) throw new InvalidArgument(`node "${n.name || n.opType}" reads "${t}", which no node, input or initializer provides`);
+  };
+  for (const n of graph.node) {
+    for (const t of n.input) check(n, t);
+    if (n.attribute.length && n.attribute.some((a) => a.g || (a.graphs && a.graphs.length))) for (const t of implicitInputs(n)) check(n, t);
+  }
+  for (const o of graph.output) {
+    if (!available.has(o.name) && !produced.has(o.name)) throw new InvalidArgument(`graph output "${o.name}" is never produced`);
+  }
 }
