@@ -20,6 +20,7 @@ import {
   watchJobEvents,
   JobFailedError,
   getJobState,
+  CACHED_MESSAGE,
   type StageHandler,
   type JobPlan,
 } from './index.js';
@@ -160,8 +161,19 @@ function pipelineContract(name: string, open: () => Promise<Env>): void {
       const plan = planFor(model, 2, 8);
       const again = await submitJob(env.bus, plan);
       assert.equal(again.alreadyCompleted, true);
+      const cachedEvents: JobEvent[] = [];
+      const unsub = await watchJobEvents(env.bus, plan.jobId, (e) => void cachedEvents.push(e));
       const forced = await runJob(env.bus, plan, { force: true, timeoutMs: 20_000 });
       assert.equal(forced.status, 'completed');
+      await new Promise((r) => setTimeout(r, 100));
+      await unsub();
+      assert.deepEqual(
+        cachedEvents.map((e) => `${e.stage}.${e.kind}`),
+        ['job.started', 'prepare.started', 'prepare.completed', 'calibrate.started', 'calibrate.completed', 'quantize.started', 'quantize.completed', 'job.completed'],
+      );
+      for (const e of cachedEvents.filter((x) => x.kind === 'completed' && x.stage !== 'job')) {
+        assert.ok(e.progress?.message.startsWith(CACHED_MESSAGE), `cached marker on ${e.stage}`);
+      }
       for (const s of ['prepare', 'calibrate', 'quantize']) assert.equal(forced.stages[s]!.cached, true, `${s} from cache`);
       // a different job id over identical content hits the stage cache too
       const twin = await runJob(env.bus, planFor(model, 2, 8, 'twin-job'), { timeoutMs: 20_000 });

@@ -55,6 +55,9 @@ export interface StageWorkerOptions {
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
+/** Prefix of the progress message on `completed` events of stages served from the cache. */
+export const CACHED_MESSAGE = 'reused cached result';
+
 const FINAL_CODES = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'FAILED_PRECONDITION', 'UNIMPLEMENTED', 'DATA_LOSS']);
 
 export function defaultIsRetryable(err: unknown): boolean {
@@ -177,6 +180,7 @@ export class StageWorker {
     const startedAtMs = Date.now();
     if (cached) {
       result = cached.result;
+      await this.emit(jobId, stage.name, 'started', { attempt: msg.deliveryCount });
     } else {
       await updateJobState(bus.kv, jobId, (cur) => {
         if (!cur || cur.runId !== runId) return null;
@@ -251,7 +255,11 @@ export class StageWorker {
       delete cur.stages[stage.name]!.error;
       return cur;
     });
-    await this.emit(jobId, stage.name, 'completed', { results: result.outputs, attempt: msg.deliveryCount });
+    await this.emit(jobId, stage.name, 'completed', {
+      results: result.outputs,
+      attempt: msg.deliveryCount,
+      ...(cached ? { progress: { fraction: 1, message: `${CACHED_MESSAGE} (stage key ${stageKey.slice(0, 12)}, computed by job ${cached.jobId})` } } : {}),
+    });
     await this.advance(plan, runId, stageIndex, msg.deliveryCount);
   }
 
