@@ -10,6 +10,7 @@ import { ServingStatus } from '../core/grpc/health.js';
 import { SERVICES, type ServiceEntry } from './service-table.js';
 import { createRuntime, type MeshRuntime } from '../core/runtime.js';
 import { artifactService } from '../core/grpc/artifact-service.js';
+import { startStageWorkers } from '../core/service-main.js';
 
 export interface EmbeddedOptions {
   config: ServiceConfig;
@@ -18,6 +19,10 @@ export interface EmbeddedOptions {
   ports?: Partial<Record<ServiceEntry['name'], number>>;
   basePort?: number;
   shutdownTimeoutMs?: number;
+  /** Run the services' job-plan stages from the work queues (default true; in-memory or NATS bus alike). */
+  workers?: boolean;
+  /** NATS only: namespace of the streams, work queues and job KV bucket (tests); unset in production. */
+  natsNamespace?: string;
 }
 
 export interface EmbeddedMesh {
@@ -30,9 +35,10 @@ export interface EmbeddedMesh {
 
 export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedMesh> {
   const metrics = createMetrics();
-  const runtime = await createRuntime(opts.config);
+  const runtime = await createRuntime({ ...opts.config, natsNamespace: opts.natsNamespace });
   const basePort = opts.basePort ?? 50051;
   const servers: EmbeddedMesh['servers'] = [];
+  let workers: { stop(): Promise<void> } | undefined;
   try {
     for (const [i, entry] of SERVICES.entries()) {
       const port = opts.ports?.[entry.name] ?? (basePort === 0 ? 0 : basePort + i);
@@ -48,7 +54,12 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedMesh
       });
       servers.push({ entry, server });
     }
+    if (opts.workers ?? true) {
+      const stages = Object.fromEntries(SERVICES.filter((e) => e.stages).map((e) => [e.name, e.stages!(runtime)]));
+      workers = await startStageWorkers(runtime, opts.logger, stages);
+    }
   } catch (err) {
+    await workers?.stop();
     await Promise.all(servers.map((s) => s.server.shutdown('startup failed')));
     await runtime.close();
     throw err;
@@ -68,6 +79,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedMesh
     metricsServer,
     stop: (reason) =>
       (stopping ??= (async () => {
+        await workers?.stop();
         await Promise.all(servers.map((s) => s.server.shutdown(reason)));
         await metricsServer?.close();
         await runtime.close();

@@ -9,6 +9,7 @@ import { upCommand } from './up.js';
 import { quantizeCommand, reportCommand } from './quantize.js';
 import { profileCommand } from './profile.js';
 import { analyzeCommand } from './analyze.js';
+import { batchCommand } from './batch.js';
 
 export const COMMANDS: Record<string, Command> = {
   up: upCommand,
@@ -17,6 +18,7 @@ export const COMMANDS: Record<string, Command> = {
   report: reportCommand,
   profile: profileCommand,
   analyze: analyzeCommand,
+  batch: batchCommand,
 };
 
 function help(): string {

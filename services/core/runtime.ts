@@ -21,12 +21,14 @@ export interface MeshRuntime {
 export interface RuntimeConfig {
   natsUrl?: string;
   storeRoot: string;
+  /** NATS only: isolates the streams, work queues and job KV bucket (tests, tenants); unset in production. */
+  natsNamespace?: string;
 }
 
 export async function createRuntime(config: RuntimeConfig): Promise<MeshRuntime> {
   const nats = config.natsUrl && config.natsUrl.length > 0 ? config.natsUrl : undefined;
   const artifacts = await ArtifactRouter.open(nats ? `nats-os://${NATS_ARTIFACT_BUCKET}` : config.storeRoot, { natsServers: nats });
-  const bus = await createEventBus(nats ? { kind: 'nats', servers: nats } : { kind: 'memory' });
+  const bus = await createEventBus(nats ? { kind: 'nats', servers: nats, ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}) } : { kind: 'memory' });
   return {
     artifacts,
     bus,

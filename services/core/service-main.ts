@@ -13,6 +13,7 @@ import type { ServiceRegistration } from './grpc/handlers.js';
 import { ServingStatus } from './grpc/health.js';
 import { createRuntime, type MeshRuntime } from './runtime.js';
 import { artifactService } from './grpc/artifact-service.js';
+import { startWorkers, type StageHandler } from './pipeline/runner.js';
 
 /** What every service's handlers receive; services extend it with their own dependencies. */
 export interface ServiceDeps {
@@ -40,6 +41,16 @@ export interface ServiceMainOptions {
   build: (deps: ServiceDeps) => ServiceRegistration<any>[];
   argv?: readonly string[];
   env?: NodeJS.ProcessEnv;
+  /** Job-plan stages of this service; with a NATS URL configured, a StageWorker runs them from `modelopt.work.<name>`. */
+  stages?: (runtime: MeshRuntime) => Record<string, StageHandler>;
+}
+
+/** Starts the StageWorkers of the given services on the runtime's bus (logging through `logger`). */
+export async function startStageWorkers(runtime: MeshRuntime, logger: Logger, services: Record<string, Record<string, StageHandler>>): Promise<{ stop(): Promise<void> }> {
+  return startWorkers(
+    { bus: runtime.bus, store: runtime.artifacts, log: (level, msg, fields) => logger[level](fields ?? {}, msg) },
+    services,
+  );
 }
 
 export interface StartedService {
@@ -74,16 +85,19 @@ export async function runServiceMain(opts: ServiceMainOptions): Promise<StartedS
     metrics,
     handleSignals: true,
   });
+  const workers = opts.stages && config.natsUrl ? await startStageWorkers(runtime, logger, { [opts.name]: opts.stages(runtime) }) : undefined;
   const side = config.metricsPort
     ? await serveMetrics(metrics, { port: config.metricsPort, host: config.host, healthy: () => server.health.get('') === ServingStatus.SERVING })
     : undefined;
   logger.info({ port: server.port, metricsPort: side?.port, device: config.device }, `${opts.name} listening on ${server.address}`);
   const stop = async (): Promise<void> => {
+    await workers?.stop();
     await server.shutdown();
     await side?.close();
     await runtime.close();
   };
   void server.closed.then(async () => {
+    await workers?.stop();
     await side?.close();
   });
   return { server, metrics, metricsPort: side?.port, stop };
