@@ -5,7 +5,7 @@ import { profileOrt, summariseOrtTrace, type OrtProfile } from './ort-profile.js
 import { latencyStats, percentile } from './stats.js';
 import { toHalfBits, uniformRng } from './random-inputs.js';
 import { addEngineHeader } from '../core/engine/header.js';
-import { InvalidArgument } from '../core/errors.js';
+import { Cancelled, InvalidArgument } from '../core/errors.js';
 
 const model = (name: string) => new Uint8Array(fs.readFileSync(new URL(`../../../shared/models/${name}`, import.meta.url)));
 // short timing window so the suite stays quick; the loop rule itself is the reference's
@@ -106,4 +106,15 @@ test('int64 inputs (gpt2_small input_ids) are generated; a model that fails on d
     profileOrt({ onnx: model('silero_vad_ifless.onnx') }, one),
     (e: unknown) => e instanceof InvalidArgument && /input:float32\[1x1\], sr:int64\[\], state:float32\[2x1x128\]/.test(e.message),
   );
+});
+
+test('an aborted signal stops profiling with Cancelled', async () => {
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  const t0 = performance.now();
+  await assert.rejects(
+    profileOrt({ onnx: model('mnist8.onnx') }, { warmUpS: 0, minDurationS: 30, maxIterations: 1000000, signal: ac.signal }),
+    (e: unknown) => e instanceof Cancelled,
+  );
+  assert.ok(performance.now() - t0 < 10_000);
 });

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { InvalidArgument } from '../core/errors.js';
+import { Cancelled, InvalidArgument, isDomainError } from '../core/errors.js';
 import { verifyEngineHeader } from '../core/engine/header.js';
 import { inputSpecs, randomFeeds, type InputSpec } from './random-inputs.js';
 import { latencyStats, type LatencyStats } from './stats.js';
@@ -43,6 +43,8 @@ export interface OrtProfileOptions {
   intraOpNumThreads?: number;
   /** Return onnxruntime's raw profile JSON as `rawTrace` (layerwise only). */
   keepTrace?: boolean;
+  /** Stops the loops between runs (the call then rejects with Cancelled). */
+  signal?: AbortSignal;
 }
 
 export interface NodeTime {
@@ -131,8 +133,9 @@ export async function profileOrt(input: ProfileInput, options: OrtProfileOptions
     inputs = inputSpecs(session, options.shapes);
     const feeds = randomFeeds(inputs, options.seed ?? 0);
     try {
-      timed = await timedLoop(session, feeds, { warmUpS, minIterations, minDurationS, maxIterations });
+      timed = await timedLoop(session, feeds, { warmUpS, minIterations, minDurationS, maxIterations }, options.signal);
     } catch (err) {
+      if (isDomainError(err)) throw err;
       throw new InvalidArgument(`profile: inference failed with inputs ${inputs.map((i) => `${i.name}:${i.dtype}[${i.shape.join('x')}]`).join(', ')}: ${(err as Error).message}`);
     }
   } finally {
@@ -141,7 +144,7 @@ export async function profileOrt(input: ProfileInput, options: OrtProfileOptions
 
   const layers = options.layerwise === false || layerwiseRuns === 0
     ? { nodes: [], opTypes: [], referenceLatencyMs: NaN, runs: 0, raw: '' }
-    : await nodeTimes(bytes, inputs, options.seed ?? 0, layerwiseRuns, threads);
+    : await nodeTimes(bytes, inputs, options.seed ?? 0, layerwiseRuns, threads, options.signal);
 
   return {
     runtime: 'ORT',
@@ -160,6 +163,10 @@ export async function profileOrt(input: ProfileInput, options: OrtProfileOptions
   };
 }
 
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new Cancelled('profile: cancelled');
+}
+
 interface LoopLimits {
   warmUpS: number;
   minIterations: number;
@@ -172,10 +179,12 @@ export async function timedLoop(
   session: ort.InferenceSession,
   feeds: ort.InferenceSession.FeedsType,
   limits: LoopLimits,
+  signal?: AbortSignal,
 ): Promise<{ samples: number[]; warmUp: number; elapsedS: number }> {
   let runTime = 0;
   let warmUp = 0;
   while (runTime < limits.warmUpS * 1e3) {
+    checkAborted(signal);
     const t0 = performance.now();
     await session.run(feeds);
     runTime += performance.now() - t0;
@@ -185,6 +194,7 @@ export async function timedLoop(
   runTime = 0;
   const start = performance.now();
   while ((samples.length < limits.minIterations || runTime < limits.minDurationS * 1e3) && samples.length < limits.maxIterations) {
+    checkAborted(signal);
     const t0 = performance.now();
     await session.run(feeds);
     const dt = performance.now() - t0;
@@ -200,6 +210,7 @@ async function nodeTimes(
   seed: number,
   runs: number,
   threads: { intraOpNumThreads?: number },
+  signal?: AbortSignal,
 ): Promise<{ nodes: NodeTime[]; opTypes: OpTypeTime[]; referenceLatencyMs: number; runs: number; raw: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ort-profile-'));
   try {
@@ -211,7 +222,10 @@ async function nodeTimes(
     });
     try {
       const feeds = randomFeeds(inputs, seed);
-      for (let i = 0; i < runs + 1; i++) await session.run(feeds);
+      for (let i = 0; i < runs + 1; i++) {
+        checkAborted(signal);
+        await session.run(feeds);
+      }
       session.endProfiling();
     } finally {
       await session.release();

@@ -44,7 +44,7 @@ function sectionsMsg(names: readonly string[], sections: LogSection[]): ParseTrt
 export function profilerService(deps: ProfilerDeps): ServiceRegistration<typeof ProfilerServiceService> {
   const store = deps.runtime.artifacts;
   return defineService(ProfilerServiceService, {
-    profile: unary(async (req): Promise<ProfileResponse> => {
+    profile: unary(async (req, ctx): Promise<ProfileResponse> => {
       const deployment = validateDeployment(
         Object.keys(req.deployment).length === 0 ? { runtime: 'ORT', version: '1.16' } : req.deployment,
       );
@@ -71,7 +71,11 @@ export function profilerService(deps: ProfilerDeps): ServiceRegistration<typeof 
         };
       }
       const bytes = await store.get(hasEngine ? req.engine! : req.model!);
-      const p = await profileOrt(hasEngine ? { engine: bytes } : { onnx: bytes }, { layerwise: req.layerwise, keepTrace: req.layerwise });
+      const p = await profileOrt(hasEngine ? { engine: bytes } : { onnx: bytes }, {
+        layerwise: req.layerwise,
+        keepTrace: req.layerwise,
+        signal: ctx.signal,
+      });
       const raw = p.rawTrace ? await store.put(Buffer.from(p.rawTrace), { mediaType: ORT_PROFILE_MEDIA_TYPE }) : undefined;
       const l = p.latencyMs;
       return {
