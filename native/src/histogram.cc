@@ -3,11 +3,65 @@
 #include "common.h"
 #include "numpy_compat.h"
 
+#ifdef __SSE2__
+#include <immintrin.h>
+#endif
+
 namespace modelopt {
 namespace {
 
 constexpr size_t kChunk = 1 << 18;  // elements per thread at least
 constexpr int64_t kMaxMergedBins = int64_t(1) << 26;  // same limit as reference.ts MAX_MERGED_BINS
+
+// Counts of numpy.histogram's uniform fast path for x[0..len) into c[0..n) (int64).
+// Pass 1 (vectorisable) computes the float32 bin estimate, pass 2 applies numpy's edge
+// corrections; four interleaved sub-histograms avoid store-to-load stalls on repeated bins.
+// Pass 1: bin estimates idx[i] = trunc(((x - first) / denom) * n), -1 outside [first, last].
+inline __attribute__((always_inline)) void UniformEstimateBody(const float* xs, size_t m, float first, float last, float denom, float nf, int32_t* idx) {
+  for (size_t i = 0; i < m; i++) {
+    const float v = xs[i];
+    float g = ((v - first) / denom) * nf;
+    g = (v >= first) & (v <= last) ? g : -1.0f;
+    g = g == g ? g : 0.0f;
+    idx[i] = static_cast<int32_t>(g);
+  }
+}
+__attribute__((target("avx2"))) void UniformEstimateAvx2(const float* xs, size_t m, float first, float last, float denom, float nf, int32_t* idx) {
+  UniformEstimateBody(xs, m, first, last, denom, nf, idx);
+}
+void UniformEstimateDefault(const float* xs, size_t m, float first, float last, float denom, float nf, int32_t* idx) {
+  UniformEstimateBody(xs, m, first, last, denom, nf, idx);
+}
+using UniformEstimateFn = void (*)(const float*, size_t, float, float, float, float, int32_t*);
+UniformEstimateFn PickUniformEstimate() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") ? UniformEstimateAvx2 : UniformEstimateDefault;
+}
+
+void CountUniform(const float* x, size_t len, int64_t n, float first, float last, float denom, const float* edges, int64_t* c) {
+  constexpr size_t kBlock = 2048;
+  int32_t idx[kBlock];
+  const float nf = static_cast<float>(n);
+  const int ways = n <= 65536 ? 4 : 1;
+  std::vector<int64_t> sub(static_cast<size_t>(n) * static_cast<size_t>(ways), 0);
+  static const UniformEstimateFn estimate = PickUniformEstimate();
+  for (size_t s = 0; s < len; s += kBlock) {
+    const size_t m = std::min(kBlock, len - s);
+    const float* xs = x + s;
+    estimate(xs, m, first, last, denom, nf, idx);
+    for (size_t i = 0; i < m; i++) {
+      int64_t k = idx[i];
+      if (k < 0) continue;
+      const float v = xs[i];
+      if (k == n) k -= 1;
+      if (v < edges[k]) k -= 1;
+      if (k != n - 1 && v >= edges[k + 1]) k += 1;
+      sub[static_cast<size_t>(k) * ways + (i & (ways - 1))]++;
+    }
+  }
+  for (int64_t k = 0; k < n; k++)
+    for (int w = 0; w < ways; w++) c[k] += sub[static_cast<size_t>(k) * ways + w];
+}
 
 // numpy.histogram(x, n, range=(first, last)) counts added into `hist`; returns the edges.
 std::vector<float> HistUniform(const float* x, size_t len, int64_t n, float first, float last, bool pythonRange,
@@ -16,6 +70,7 @@ std::vector<float> HistUniform(const float* x, size_t len, int64_t n, float firs
     first = first - 0.5f;
     last = last + 0.5f;
   }
+  if (n > (int64_t(1) << 30)) throw KernelError("histogram: too many bins");
   std::vector<float> edges = pythonRange ? np::LinspaceF64(first, last, n) : np::LinspaceF32(first, last, n);
   for (int64_t k = 0; k < n; k++) {
     if (edges[k] >= edges[k + 1]) {
@@ -30,10 +85,7 @@ std::vector<float> HistUniform(const float* x, size_t len, int64_t n, float firs
   ParallelFor(len, kChunk, threads, [&](size_t b, size_t end, int w) {
     auto& c = local[w];
     c.assign(static_cast<size_t>(n), 0);
-    for (size_t i = b; i < end; i++) {
-      int64_t k = np::UniformBin(x[i], n, first, last, denom, e);
-      if (k >= 0) c[k]++;
-    }
+    CountUniform(x + b, end - b, n, first, last, denom, e, c.data());
   });
   for (auto& c : local)
     for (size_t k = 0; k < c.size(); k++) hist[k] += static_cast<double>(c[k]);
@@ -60,19 +112,61 @@ std::vector<double> HistEdges(const float* x, size_t len, const std::vector<E>& 
   return hist;
 }
 
+// min / max over non-NaN values of x[0..n) and whether a NaN was seen (SSE2 when available).
+void ScanMinMax(const float* x, size_t n, float& mn, float& mx, bool& nan) {
+  float a = std::numeric_limits<float>::infinity(), b = -a;
+  size_t i = 0;
+  bool anyNan = false;
+#ifdef __SSE2__
+  if (n >= 8) {
+    __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b), vn = _mm_setzero_ps();
+    for (; i + 4 <= n; i += 4) {
+      const __m128 v = _mm_loadu_ps(x + i);
+      va = _mm_min_ps(v, va);  // v < va ? v : va (NaN keeps va)
+      vb = _mm_max_ps(v, vb);
+      vn = _mm_or_ps(vn, _mm_cmpunord_ps(v, v));
+    }
+    float ta[4], tb[4];
+    _mm_storeu_ps(ta, va);
+    _mm_storeu_ps(tb, vb);
+    for (int k = 0; k < 4; k++) {
+      a = ta[k] < a ? ta[k] : a;
+      b = tb[k] > b ? tb[k] : b;
+    }
+    anyNan = _mm_movemask_ps(vn) != 0;
+  }
+#endif
+  for (; i < n; i++) {
+    const float v = x[i];
+    anyNan |= v != v;
+    a = v < a ? v : a;
+    b = v > b ? v : b;
+  }
+  mn = a;
+  mx = b;
+  nan = anyNan;
+}
+
 // np.min / np.max (NaN propagates); 0, 0 for empty.
 void NpMinMax(const float* x, size_t n, float& mn, float& mx) {
   if (n == 0) {
     mn = mx = 0.0f;
     return;
   }
+  const int threads = DefaultThreads();
+  std::vector<float> pa(static_cast<size_t>(threads), std::numeric_limits<float>::infinity()), pb(static_cast<size_t>(threads), -std::numeric_limits<float>::infinity());
+  std::vector<char> pn(static_cast<size_t>(threads), 0);
+  ParallelFor(n, kChunk, threads, [&](size_t b, size_t e, int w) {
+    bool nan = false;
+    ScanMinMax(x + b, e - b, pa[w], pb[w], nan);
+    pn[w] = nan;
+  });
   float a = std::numeric_limits<float>::infinity(), b = -a;
   bool nan = false;
-  for (size_t i = 0; i < n; i++) {
-    float v = x[i];
-    if (std::isnan(v)) nan = true;
-    a = v < a ? v : a;
-    b = v > b ? v : b;
+  for (int w = 0; w < threads; w++) {
+    a = pa[w] < a ? pa[w] : a;
+    b = pb[w] > b ? pb[w] : b;
+    nan |= pn[w] != 0;
   }
   if (nan) mn = mx = std::numeric_limits<float>::quiet_NaN();
   else {
@@ -249,27 +343,66 @@ struct TorchCollectBaton : Baton {
   View<float> data;
   int64_t numBins = 2048;
 
-  static void Histc(const std::vector<float>& v, int64_t n, float hi, std::vector<double>& out) {
-    for (float x : v) {
-      if (!(x >= 0.0f && x <= hi)) continue;
-      int64_t b = hi > 0 ? static_cast<int64_t>(std::floor((static_cast<double>(x) * static_cast<double>(n)) / static_cast<double>(hi))) : 0;
-      if (b >= n) b = n - 1;
-      out[b] += 1;
-    }
+  bool Keep(float a) const { return !(a != a) && !(skipZeros && a == 0.0f); }
+
+  // torch.histc-style counts of the kept |x| over [0, hi] with n bins (float64 bin index).
+  void Histc(int64_t n, float hi, std::vector<double>& hist) const {
+    const int threads = DefaultThreads();
+    std::vector<std::vector<int64_t>> local(static_cast<size_t>(threads));
+    const double nd = static_cast<double>(n), hd = static_cast<double>(hi);
+    ParallelFor(data.size, kChunk, threads, [&](size_t b, size_t e, int w) {
+      auto& c = local[w];
+      c.assign(static_cast<size_t>(n), 0);
+      constexpr size_t kBlock = 2048;
+      int64_t idx[kBlock];
+      for (size_t s = b; s < e; s += kBlock) {
+        const size_t m = std::min(kBlock, e - s);
+        const float* xs = data.data + s;
+        // pass 1 (branch-free): bin of |x| or -1 when dropped / outside [0, hi]
+        for (size_t i = 0; i < m; i++) {
+          const float a = std::fabs(xs[i]);
+          const bool keep = (a <= hi) & !(skipZeros & (a == 0.0f));
+          // the quotient is >= 0 and <= n, so truncation is floor
+          double g = hi > 0 ? (static_cast<double>(a) * nd) / hd : 0.0;
+          g = keep ? g : -1.0;
+          idx[i] = static_cast<int64_t>(g);
+        }
+        for (size_t i = 0; i < m; i++) {
+          int64_t k = idx[i];
+          if (k < 0) continue;
+          if (k >= n) k = n - 1;
+          c[k]++;
+        }
+      }
+    });
+    for (auto& c : local)
+      for (size_t k = 0; k < c.size(); k++) hist[k] += static_cast<double>(c[k]);
   }
 
   void Execute() override {
-    std::vector<float> v;
-    v.reserve(data.size);
+    // max of the kept |x| and whether anything is kept
+    const int threads = DefaultThreads();
+    std::vector<float> pm(static_cast<size_t>(threads), -std::numeric_limits<float>::infinity());
+    std::vector<char> pk(static_cast<size_t>(threads), 0);
+    ParallelFor(data.size, kChunk, threads, [&](size_t b, size_t e, int w) {
+      float m = -std::numeric_limits<float>::infinity();
+      bool any = false;
+      for (size_t i = b; i < e; i++) {
+        const float a = std::fabs(data.data[i]);
+        if (!Keep(a)) continue;
+        any = true;
+        m = a > m ? a : m;
+      }
+      pm[w] = m;
+      pk[w] = any;
+    });
     float xmax = -std::numeric_limits<float>::infinity();
-    for (size_t i = 0; i < data.size; i++) {
-      float a = std::fabs(data.data[i]);
-      if (std::isnan(a)) continue;
-      if (skipZeros && a == 0.0f) continue;
-      v.push_back(a);
-      xmax = a > xmax ? a : xmax;
+    bool any = false;
+    for (int w = 0; w < threads; w++) {
+      xmax = pm[w] > xmax ? pm[w] : xmax;
+      any |= pk[w] != 0;
     }
-    if (v.empty()) {
+    if (!any) {
       empty = true;
       return;
     }
@@ -278,7 +411,7 @@ struct TorchCollectBaton : Baton {
     if (!hasState || oldWidth == 0.0f) {
       out.edges = np::LinspaceF32(0.0f, xmax, numBins);
       out.hist.assign(static_cast<size_t>(numBins), 0.0);
-      Histc(v, numBins, xmax, out.hist);
+      Histc(numBins, xmax, out.hist);
       if (hasState) {
         double s = 0;
         for (double c : state.hist) s += c;
@@ -294,7 +427,7 @@ struct TorchCollectBaton : Baton {
       for (int64_t i = 0; i <= n; i++) out.edges[i] = static_cast<float>(static_cast<double>(i) * static_cast<double>(oldWidth));
     }
     out.hist.assign(static_cast<size_t>(n), 0.0);
-    Histc(v, n, out.edges[n], out.hist);
+    Histc(n, out.edges[n], out.hist);
     for (size_t i = 0; i < state.hist.size(); i++) out.hist[i] += state.hist[i];
   }
   Napi::Value Result(Napi::Env env) override {

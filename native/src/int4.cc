@@ -98,7 +98,7 @@ struct PackBaton : Baton {
     for (size_t i = 0; i < n; i++) {
       double v = kind == 0 ? s8.data[i] : kind == 1 ? u8.data[i] : f32.data[i];
       if (std::isnan(v)) v = 0;
-      v = std::nearbyint(std::min(std::max(v, lo), hi));
+      v = np::Rint(std::min(std::max(v, lo), hi));
       const uint8_t nib = static_cast<uint8_t>(static_cast<int>(v) & 0xF);
       if ((i & 1) == 0) out.data[i >> 1] = nib;
       else out.data[i >> 1] |= static_cast<uint8_t>(nib << 4);

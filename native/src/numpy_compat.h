@@ -15,9 +15,21 @@ namespace np {
 constexpr float kFltMax = std::numeric_limits<float>::max();
 constexpr float kFltTiny = std::numeric_limits<float>::min();
 
-// numpy.rint: round half to even (default rounding mode).
-inline float Rint(float x) { return std::nearbyint(x); }
-inline double Rint(double x) { return std::nearbyint(x); }
+// numpy.rint: round half to even, branch-light and inlinable (std::nearbyint is a libm call on
+// baseline x86-64). Adding 2^23 (2^52) to |x| below it rounds at integer granularity with
+// ties-to-even; larger magnitudes, Inf and NaN are returned unchanged. Keeps the sign (rint(-0.3) = -0).
+inline float Rint(float x) {
+  const float ax = std::fabs(x);
+  if (!(ax < 8388608.0f)) return x;
+  const float r = (ax + 8388608.0f) - 8388608.0f;
+  return std::copysign(r, x);
+}
+inline double Rint(double x) {
+  const double ax = std::fabs(x);
+  if (!(ax < 4503599627370496.0)) return x;
+  const double r = (ax + 4503599627370496.0) - 4503599627370496.0;
+  return std::copysign(r, x);
+}
 
 // numpy pairwise summation (np.add.reduce over a contiguous run): blocks of <= 128 use 8
 // accumulators, longer runs split in halves rounded down to a multiple of 8.

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "numpy_compat.h"
+
 namespace modelopt {
 namespace qm {
 
@@ -14,7 +16,7 @@ constexpr float kEps24 = 1.0f / 16777216.0f;  // 2^-24
 inline float FakeQuantInt(float x, float amax, float bound, float lo) {
   if (amax < kEps24) return 0.0f;
   const float scale = bound / amax;
-  float o = std::nearbyint(x * scale);
+  float o = np::Rint(x * scale);
   o = o > bound ? bound : o;
   o = o < lo ? lo : o;
   return o / scale;
@@ -24,7 +26,7 @@ inline float FakeQuantInt(float x, float amax, float bound, float lo) {
 inline float QuantInt(float x, float amax, float bound, float lo) {
   if (amax < kEps24) return 0.0f;
   const float scale = bound / amax;
-  float o = std::nearbyint(x * scale);
+  float o = np::Rint(x * scale);
   if (std::isnan(o)) return 0.0f;
   o = o > bound ? bound : o;
   o = o < lo ? lo : o;
@@ -34,11 +36,11 @@ inline float QuantInt(float x, float amax, float bound, float lo) {
 // |x| rounded onto the E4M3FN grid (RNE), saturated to 448. a >= 0, not NaN.
 inline double E4M3Magnitude(double a) {
   if (a > 448.0) return 448.0;
-  if (a < 0.015625) return std::nearbyint(a * 512.0) / 512.0;  // subnormals: multiples of 2^-9
+  if (a < 0.015625) return np::Rint(a * 512.0) / 512.0;  // subnormals: multiples of 2^-9
   int e;
   std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)
   const double ulp = std::ldexp(1.0, e - 1 - 3);
-  return std::nearbyint(a / ulp) * ulp;
+  return np::Rint(a / ulp) * ulp;
 }
 
 inline float E4M3RoundTrip(float x) {
@@ -77,7 +79,7 @@ inline float FakeQuantE4M3(float x, float s, bool scaled) {
 
 // INT4 code: clip(rint(w / s), -8, 7), NaN -> 0.
 inline float Q4(float w, float s) {
-  float q = std::nearbyint(w / s);
+  float q = np::Rint(w / s);
   if (std::isnan(q)) return 0.0f;
   q = q > 7.0f ? 7.0f : q;
   q = q < -8.0f ? -8.0f : q;

@@ -1,6 +1,7 @@
 #include "quantize.h"
 
 #include "common.h"
+#include "numpy_compat.h"
 #include "quant_math.h"
 
 namespace modelopt {
@@ -96,7 +97,7 @@ struct QuantizeLinearBaton : Baton {
     ParallelFor(x.size, kChunk, 0, [&](size_t b, size_t e, int) {
       for (size_t i = b; i < e; i++) {
         const int64_t c = axis.Channel(i);
-        float v = std::nearbyint(x.data[i] / scale.data[c]) + static_cast<float>(zp.data[c]);
+        float v = np::Rint(x.data[i] / scale.data[c]) + static_cast<float>(zp.data[c]);
         if (std::isnan(v)) v = 0;
         v = v < qmin ? qmin : v;
         v = v > qmax ? qmax : v;
