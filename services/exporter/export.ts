@@ -47,8 +47,8 @@ export function exportModel(model: ModelProto, outPath: string, opts: ExportOpti
   let total = 0;
   for (const t of allTensors(model.graph as GraphProto)) total += tensorPayloadBytes(t);
   const external = opts.externalData === true || total > TWO_GIB - 64 * 1024 * 1024;
-  // Threshold 0 as the reference: every initializer goes to the data file.
-  const r = saveModel(model, outPath, { externalData: external, sizeThreshold: 0 });
+  // Tensors under 1 KiB stay inline (core/onnx's rule, docs/compatibility.md "core/onnx").
+  const r = saveModel(model, outPath, { externalData: external });
   const files = [outPath, ...(r.external ? [path.join(path.dirname(outPath), `${path.basename(outPath)}_data`)] : [])];
   return { files, external: r.external, bytes: r.bytes, checker, summary: summarize(model) };
 }

@@ -34,7 +34,13 @@ export function parseNpy(buf: Uint8Array): NpyArray {
 }
 
 export function readNpz(file: string): Record<string, NpyArray> {
-  const files = unzipSync(fs.readFileSync(file));
+  return parseNpz(fs.readFileSync(file));
+}
+
+/** An .npz (zip) or a single .npy payload (named "x"). */
+export function parseNpz(bytes: Uint8Array): Record<string, NpyArray> {
+  if (bytes[0] === 0x93) return { x: parseNpy(bytes) };
+  const files = unzipSync(bytes);
   const out: Record<string, NpyArray> = {};
   for (const [name, bytes] of Object.entries(files)) {
     if (name.endsWith('.npy')) out[name.slice(0, -4)] = parseNpy(bytes);
@@ -43,6 +49,10 @@ export function readNpz(file: string): Record<string, NpyArray> {
 }
 
 /** Splits every array into n nearly equal chunks along axis 0 (numpy array_split). */
+export function splitRows(arrays: Record<string, NpyArray>, n: number): Record<string, NpyArray>[] {
+  return splitFeeds(arrays, n);
+}
+
 export function splitFeeds(arrays: Record<string, NpyArray>, n: number): Record<string, NpyArray>[] {
   const feeds: Record<string, NpyArray>[] = Array.from({ length: n }, () => ({}));
   for (const [k, a] of Object.entries(arrays)) {

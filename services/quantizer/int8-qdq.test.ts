@@ -106,7 +106,7 @@ test('per-channel axes: ConvTranspose 1, MatMul 1, Gemm 0 with transB else 1; Ba
       makeNode('MatMul', ['M', 'WM'], ['O2'], 'mm'),
       makeNode('Gemm', ['M', 'WG'], ['O3'], 'gemmT', { transB: 1 }),
       Object.assign(makeNode('Constant', [], ['WC'], 'const'), {
-        attribute: [onnx.AttributeProto.create({ name: 'value', type: 4, t: weight('WC', [8, 7], 9) })],
+        attribute: [onnx.AttributeProto.create({ name: 'value', type: 4, t: weight('WC', [8, 7], 9) as never })],
       }) as never,
       makeNode('Gemm', ['M', 'WC'], ['O4'], 'gemmC'),
       makeNode('Relu', ['T'], ['O5'], 'relu'),
