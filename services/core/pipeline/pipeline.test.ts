@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { getNats, type TestNats } from '../../../test/harness/nats.js';
-import { FileArtifactStore, NatsObjectArtifactStore, type ArtifactStore } from '../artifacts/index.js';
+import { FileArtifactStore, NatsObjectArtifactStore, type ArtifactRef, type ArtifactStore } from '../artifacts/index.js';
 import { MemoryEventBus, NatsEventBus, type EventBus, type JobEvent } from '../events/index.js';
 import { InvalidArgument } from '../errors.js';
 import {
@@ -277,4 +277,35 @@ pipelineContract('NATS JetStream', async () => {
       await nats.stop();
     },
   };
+});
+
+describe('handler results are normalised', () => {
+  test('undefined roles are dropped; a malformed ref fails the job as INTERNAL', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'modelopt-pipe-'));
+    const bus = new MemoryEventBus({ onError: () => undefined });
+    const store = new FileArtifactStore(dir);
+    try {
+      const input = await store.put(Buffer.from('input'));
+      const w = await startWorkers(
+        { bus, store },
+        {
+          odd: {
+            weird: async (ctx) => ({ outputs: { kept: ctx.inputs['model'], dropped: undefined }, summary: { a: 1, b: undefined } }),
+            broken: async () => ({ outputs: { x: { uri: '' } as unknown as ArtifactRef } }),
+          },
+        },
+      );
+      const ok = await runJob(bus, createPlan({ inputs: { model: input }, stages: [{ name: 'weird', service: 'odd' }] }), { timeoutMs: 5000 });
+      assert.deepEqual(Object.keys(ok.stages['weird']!.outputs!), ['kept']);
+      assert.deepEqual(ok.stages['weird']!.summary, { a: 1 });
+      await assert.rejects(
+        runJob(bus, createPlan({ inputs: { model: input }, stages: [{ name: 'broken', service: 'odd' }] }), { timeoutMs: 5000 }),
+        /INTERNAL: handler for broken output x is not an artifact ref/,
+      );
+      await w.stop();
+    } finally {
+      await bus.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -3,8 +3,9 @@ import { InvalidArgument } from '../errors.js';
 import type { ArtifactRef } from '../artifacts/types.js';
 import { assertToken } from '../events/subjects.js';
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+/** JSON data; object members that are `undefined` are allowed and dropped when serialised. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue | undefined };
+export type JsonObject = { [key: string]: JsonValue | undefined };
 
 /** The ONNX flow's stages in order, and the service that runs each. */
 export const STANDARD_STAGES = [

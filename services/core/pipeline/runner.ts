@@ -30,7 +30,32 @@ export interface StageContext {
   attempt: number;
 }
 
-export type StageHandler = (ctx: StageContext) => Promise<StageResult>;
+/** What a handler returns; roles whose ref is `undefined` are left out of the recorded result. */
+export interface StageHandlerResult {
+  outputs: { [role: string]: ArtifactRef | undefined };
+  summary?: StageResult['summary'];
+}
+
+export type StageHandler = (ctx: StageContext) => Promise<StageHandlerResult>;
+
+function isArtifactRef(v: unknown): v is ArtifactRef {
+  const r = v as ArtifactRef | null;
+  return !!r && typeof r.uri === 'string' && r.uri.length > 0 && typeof r.sha256 === 'string' && typeof r.sizeBytes === 'number' && typeof r.mediaType === 'string';
+}
+
+/** Drop undefined roles; null when the result is not usable. */
+function normalizeResult(raw: StageHandlerResult | undefined): { result: StageResult } | { problem: string } {
+  if (!raw || typeof raw.outputs !== 'object' || raw.outputs === null) return { problem: 'returned no outputs' };
+  const outputs: Record<string, ArtifactRef> = {};
+  for (const [role, ref] of Object.entries(raw.outputs)) {
+    if (ref === undefined) continue;
+    if (!isArtifactRef(ref)) return { problem: `output ${role} is not an artifact ref` };
+    outputs[role] = { uri: ref.uri, sha256: ref.sha256, sizeBytes: ref.sizeBytes, mediaType: ref.mediaType };
+  }
+  const result: StageResult = { outputs };
+  if (raw.summary !== undefined) result.summary = JSON.parse(JSON.stringify(raw.summary)) as StageResult['summary'];
+  return { result };
+}
 
 export interface StageWorkerOptions {
   bus: EventBus;
@@ -196,8 +221,9 @@ export class StageWorker {
         attempt: msg.deliveryCount,
       });
       const keepAlive = setInterval(() => msg.working(), Math.max(1000, (this.opts.consume?.ackWaitMs ?? 30_000) / 3));
+      let raw: StageHandlerResult;
       try {
-        result = await handler({
+        raw = await handler({
           plan,
           stage,
           stageIndex,
@@ -221,10 +247,12 @@ export class StageWorker {
       } finally {
         clearInterval(keepAlive);
       }
-      if (!result || typeof result.outputs !== 'object' || result.outputs === null) {
-        await this.failJob(plan, runId, stage.name, { code: 'INTERNAL', message: `handler for ${stage.name} returned no outputs` }, msg);
+      const normalized = normalizeResult(raw);
+      if ('problem' in normalized) {
+        await this.failJob(plan, runId, stage.name, { code: 'INTERNAL', message: `handler for ${stage.name} ${normalized.problem}` }, msg);
         return;
       }
+      result = normalized.result;
       const record: StageRecord = {
         stageKey,
         stage: stage.name,
