@@ -9,6 +9,10 @@ import { InvalidArgument } from '../core/errors.js';
 
 const EMPTY: readonly number[] = Object.freeze([]);
 
+function hasSubgraph(a: { g?: unknown; graphs?: unknown[] }): boolean {
+  return !!a.g || !!(a.graphs && a.graphs.length);
+}
+
 export class AGraph {
   readonly nodes: NodeProto[];
   readonly names: string[];
@@ -16,17 +20,14 @@ export class AGraph {
   readonly initializers: Set<string>;
   readonly graphInputs: Set<string>;
   readonly graphOutputs: Set<string>;
-  /** Node ids in the reference's topological order. */
-  readonly order: Int32Array;
-  /** Position of each node id in `order`. */
-  readonly rank: Int32Array;
+  private orderCache?: Int32Array;
   private readonly prod = new Map<string, number | number[]>();
   private readonly cons = new Map<string, number[]>();
   private readonly parentCache: (readonly number[] | undefined)[];
   private readonly childCache: (readonly number[] | undefined)[];
 
-  /** The graph must be acyclic (levelOrder throws InvalidArgument otherwise). */
-  constructor(readonly graph: GraphProto, order?: Int32Array) {
+  /** `order` (computed on first use) throws InvalidArgument when the graph has a cycle. */
+  constructor(readonly graph: GraphProto) {
     const nodes = graph.node;
     this.nodes = nodes;
     const n = nodes.length;
@@ -60,15 +61,17 @@ export class AGraph {
         else this.cons.set(t, [i]);
       }
     }
-    this.order = order ?? levelOrder(graph, this);
-    this.rank = new Int32Array(n);
-    for (let k = 0; k < n; k++) this.rank[this.order[k]!] = k;
     this.parentCache = new Array(n);
     this.childCache = new Array(n);
   }
 
   get size(): number {
     return this.nodes.length;
+  }
+
+  /** Node ids in the reference's topological order (by depth level, stable). */
+  get order(): Int32Array {
+    return (this.orderCache ??= levelOrder(this.graph, this));
   }
 
   producerCount(t: string): number {
@@ -147,12 +150,10 @@ export class AGraph {
 export function levelOrder(graph: GraphProto, g?: AGraph): Int32Array {
   const nodes = graph.node;
   const n = nodes.length;
-  let firstProd: (t: string) => number;
-  if (g) firstProd = (t) => g.firstProducer(t);
-  else {
-    const prodIdx = new Map<string, number>();
+  let prodIdx: Map<string, number> | undefined;
+  if (!g) {
+    prodIdx = new Map<string, number>();
     for (let i = 0; i < n; i++) for (const o of nodes[i]!.output) if (o && !prodIdx.has(o)) prodIdx.set(o, i);
-    firstProd = (t) => prodIdx.get(t) ?? -1;
   }
   // CSR of dependencies (distinct producers per node).
   const depStart = new Int32Array(n + 1);
@@ -163,17 +164,24 @@ export function levelOrder(graph: GraphProto, g?: AGraph): Int32Array {
     const node = nodes[i]!;
     depStart[i] = deps.length;
     const base = deps.length;
-    const add = (t: string): void => {
-      if (!t) return;
-      const p = firstProd(t);
-      if (p < 0) return;
-      if (p === i) throw new InvalidArgument(`graph has a cycle: node "${node.name || node.opType}" reads its own output "${t}"`);
-      for (let k = base; k < deps.length; k++) if (deps[k] === p) return;
-      deps.push(p);
-    };
     const ins = node.input;
-    for (let k = 0; k < ins.length; k++) add(ins[k]!);
-    if (node.attribute.length && node.attribute.some((a) => a.g || (a.graphs && a.graphs.length))) for (const t of implicitInputs(node)) add(t);
+    const hasSub = node.attribute.length > 0 && node.attribute.some(hasSubgraph);
+    const all = hasSub ? [...ins, ...implicitInputs(node)] : ins;
+    for (let k = 0; k < all.length; k++) {
+      const t = all[k]!;
+      if (!t) continue;
+      const p = g ? g.firstProducer(t) : (prodIdx!.get(t) ?? -1);
+      if (p < 0) continue;
+      if (p === i) throw new InvalidArgument(`graph has a cycle: node "${node.name || node.opType}" reads its own output "${t}"`);
+      let dup = false;
+      for (let q = base; q < deps.length; q++) {
+        if (deps[q] === p) {
+          dup = true;
+          break;
+        }
+      }
+      if (!dup) deps.push(p);
+    }
     indeg[i] = deps.length - base;
     for (let k = base; k < deps.length; k++) outDeg[deps[k]!]!++;
   }

@@ -51,9 +51,9 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   viIdx.delete(graph);
   const opset = defaultOpset(model);
   if (opset > MAX_SUPPORTED_OPSET) throw new InvalidArgument(`model opset ${opset} is beyond the supported ${MAX_SUPPORTED_OPSET}`);
-  validateGraph(graph);
-  checkOps(model);
   const g = new AGraph(graph);
+  validateGraph(g);
+  checkOps(model);
   const elemTypes = inferElemTypes(graph, Array.from(g.order, (i) => graph.node[i]!));
   const opTypeCounts: Record<string, number> = {};
   for (const op of g.ops) opTypeCounts[op] = (opTypeCounts[op] ?? 0) + 1;
@@ -78,7 +78,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   if (opts.nodesToQuantize && opts.nodesToQuantize.length) {
     const pats = compileNamePatterns(opts.nodesToQuantize);
     for (let i = 0; i < g.size; i++) {
-      if (pats.some((p) => p.test(g.names[i]!))) {
+      if (matchesAny0(pats, g.names[i]!)) {
         selected.push(i);
         decide(i, true, 'user-nodes', 'matched a nodes_to_quantize pattern');
       } else decide(i, false, 'user-nodes', 'not matched by any nodes_to_quantize pattern');
@@ -128,12 +128,16 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   const excluded = new Set<number>();
   const exPats = compileNamePatterns(opts.nodesToExclude ?? []);
   const exTypes = new Set(opts.opTypesToExclude ?? []);
+  const matchesAny = (pats: RegExp[], name: string): boolean => {
+    for (let k = 0; k < pats.length; k++) if (pats[k]!.test(name)) return true;
+    return false;
+  };
   for (let i = 0; i < g.size; i++) {
     const name = g.names[i]!;
-    if (exPats.some((p) => p.test(name))) {
+    if (exPats.length && matchesAny(exPats, name)) {
       excluded.add(i);
       if (decisions[i]?.quantized) decide(i, false, 'excluded-name', 'matched a nodes_to_exclude pattern');
-    } else if (exTypes.has(g.ops[i]!)) {
+    } else if (exTypes.size && exTypes.has(g.ops[i]!)) {
       excluded.add(i);
       if (decisions[i]?.quantized) decide(i, false, 'excluded-op-type', `op type ${g.ops[i]} is excluded`);
     } else if (mode === 'fp8' && g.ops[i] === 'Conv') {
@@ -248,4 +252,9 @@ function valueInfoIndex(graph: GraphProto): Map<string, ValueInfoProto> {
   let m = viIdx.get(graph);
   if (!m) viIdx.set(graph, (m = new Map(graph.valueInfo.map((v) => [v.name, v as ValueInfoProto]))));
   return m;
+}
+
+function matchesAny0(pats: RegExp[], name: string): boolean {
+  for (let k = 0; k < pats.length; k++) if (pats[k]!.test(name)) return true;
+  return false;
 }

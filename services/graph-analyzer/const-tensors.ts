@@ -18,6 +18,21 @@ export class ConstTensors {
     if (!t) return false;
     const m = this.memo.get(t);
     if (m !== undefined) return m;
+    if (this.g.initializers.has(t)) {
+      this.memo.set(t, true);
+      return true;
+    }
+    const p0 = this.g.firstProducer(t);
+    if (p0 < 0) {
+      this.memo.set(t, false);
+      return false;
+    }
+    const op0 = this.g.ops[p0]!;
+    if (op0 !== 'Squeeze' && op0 !== 'Unsqueeze' && op0 !== 'Exp') {
+      const r = op0 === 'Constant' || op0 === 'Identity';
+      this.memo.set(t, r);
+      return r;
+    }
     // Walk Squeeze/Unsqueeze chains upstream without recursion.
     const chain: string[] = [];
     let cur = t;

@@ -9,6 +9,11 @@ import { DataType, attrInt } from '../core/onnx/index.js';
 const INT64_OUT = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin', 'NonMaxSuppression']);
 const BOOL_OUT = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
 
+const SPECIAL = new Set([
+  'Cast', 'CastLike', 'Constant', 'ConstantOfShape', 'TopK', 'MaxPool', 'Where', 'DequantizeLinear', 'QuantizeLinear', 'EyeLike',
+  'RandomNormalLike', 'RandomUniformLike', 'RandomNormal', 'RandomUniform', 'Dropout', 'If', 'Loop', 'Scan', ...INT64_OUT, ...BOOL_OUT,
+]);
+
 function declared(v: ValueInfoProto): number | undefined {
   const e = v.type?.tensorType?.elemType;
   return e ? Number(e) : undefined;
@@ -28,6 +33,16 @@ export function inferElemTypes(graph: GraphProto, nodes: readonly NodeProto[]): 
   };
   for (const n of nodes) {
     const op = n.domain === '' || n.domain === 'ai.onnx' ? n.opType : `${n.domain}:${n.opType}`;
+    if (!SPECIAL.has(op)) {
+      // common case: every output takes the first known input type
+      let t: number | undefined;
+      const ins = n.input;
+      for (let k = 0; k < ins.length && t === undefined; k++) if (ins[k]) t = types.get(ins[k]!);
+      if (t === undefined) continue;
+      const os = n.output;
+      for (let k = 0; k < os.length; k++) if (os[k] && !types.has(os[k]!)) types.set(os[k]!, t);
+      continue;
+    }
     const outs: (number | undefined)[] = [];
     switch (op) {
       case 'Cast':

@@ -37,48 +37,57 @@ export class FusiblePartitioner {
     return r;
   }
 
+  private readonly outPos = new Map<string, number>();
+
   /** Grows one partition from `seed`. Returns the nodes in the order they were added. */
   grow(seed: number): number[] {
-    const { g, consts, backbones, nonResidual, partitioned } = this.ctx;
     const part: number[] = [];
-    // tensor -> position in `part` of its producer (for the "outputs so far" snapshots)
-    const outPos = new Map<string, number>();
-    const visit = (cur: number): void => {
-      if (g.ops[cur] === 'Mul' && !this.isFusibleMul(cur)) return;
-      const pos = part.length;
-      part.push(cur);
-      partitioned[cur] = 1;
-      for (const o of g.outputs(cur)) if (o && !outPos.has(o)) outPos.set(o, pos);
-      if (g.ops[cur] === 'Add' && nonResidual.get(cur)) return;
-      const snapshot = part.length;
-      const inPartition = (t: string): boolean => {
-        const p = outPos.get(t);
-        return p !== undefined && p < snapshot;
-      };
-      const curOut0 = g.outputs(cur)[0];
-      for (const c of g.children(cur)) {
-        if (partitioned[c]) continue;
-        const op = g.ops[c]!;
-        let ok = false;
-        if (isPointwise(op)) {
-          ok = true;
-          for (const t of g.inputs(c)) {
-            if (!inPartition(t) && !consts.isConst(t)) {
-              ok = false;
-              break;
-            }
+    this.outPos.clear();
+    this.visit(seed, part);
+    return part;
+  }
+
+  private visit(cur: number, part: number[]): void {
+    const { g, consts, backbones, nonResidual, partitioned } = this.ctx;
+    const outPos = this.outPos;
+    if (g.ops[cur] === 'Mul' && !this.isFusibleMul(cur)) return;
+    const pos = part.length;
+    part.push(cur);
+    partitioned[cur] = 1;
+    const outs = g.outputs(cur);
+    for (let k = 0; k < outs.length; k++) {
+      const o = outs[k]!;
+      if (o && !outPos.has(o)) outPos.set(o, pos);
+    }
+    if (g.ops[cur] === 'Add' && nonResidual.get(cur)) return;
+    // consumers are judged against the partition's outputs as they are now
+    const snapshot = part.length;
+    const curOut0 = outs[0];
+    const children = g.children(cur);
+    for (let j = 0; j < children.length; j++) {
+      const c = children[j]!;
+      if (partitioned[c]) continue;
+      const op = g.ops[c]!;
+      let ok = false;
+      if (isPointwise(op)) {
+        ok = true;
+        const ins = g.inputs(c);
+        for (let k = 0; k < ins.length; k++) {
+          const t = ins[k]!;
+          const p = outPos.get(t);
+          if (!(p !== undefined && p < snapshot) && !consts.isConst(t)) {
+            ok = false;
+            break;
           }
         }
-        if (!ok && (op === 'BatchNormalization' || op === 'Relu') && backbones.of(c) >= 0) ok = true;
-        if (!ok && op === 'Add') {
-          const nr = nonResidual.get(c);
-          if (nr && curOut0 === nr) ok = true;
-        }
-        if (ok) visit(c);
       }
-    };
-    visit(seed);
-    return part;
+      if (!ok && (op === 'BatchNormalization' || op === 'Relu') && backbones.of(c) >= 0) ok = true;
+      if (!ok && op === 'Add') {
+        const nr = nonResidual.get(c);
+        if (nr && curOut0 === nr) ok = true;
+      }
+      if (ok) this.visit(c, part);
+    }
   }
 
   /** All CASK partitions (linear seeds), then all KGEN partitions (pointwise seeds). */

@@ -13,7 +13,7 @@ import { convertToOpset13, defaultDomainOpset, TARGET_OPSET } from './opset-conv
 import { nameNodes, type RenamedNode } from './naming.js';
 import { duplicateSharedWeights, type DuplicatedWeight } from './shared-weights.js';
 import { checkOps, validateGraph, MAX_SUPPORTED_OPSET } from './validate.js';
-import { levelOrder } from './agraph.js';
+import { AGraph } from './agraph.js';
 
 export interface PrepareOptions {
   /** Write the intermediate models next to the output (default false). */
@@ -45,8 +45,7 @@ export function checkModel(model: ModelProto): void {
   if (opset > MAX_SUPPORTED_OPSET) throw new InvalidArgument(`model opset ${opset} is beyond the supported maximum ${MAX_SUPPORTED_OPSET}`);
   if (opset === 0) throw new InvalidArgument('model has no opset_import for the default ONNX domain');
   const graph = model.graph as GraphProto;
-  validateGraph(graph);
-  levelOrder(graph); // throws on cycles
+  validateGraph(new AGraph(graph));
   checkOps(model);
 }
 

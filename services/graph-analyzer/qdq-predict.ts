@@ -120,11 +120,18 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     }
   }
   // Which (tensor, consumer) inputs read a DQ output; and for dedicated pairs, which consumer pair 1 feeds.
-  const dqInputs = new Map<number, Set<string>>();
+  // node -> tensors it reads through a DequantizeLinear (few per node: small arrays)
+  const dqInputs = new Map<number, string[]>();
   const give = (node: number, t: string): void => {
-    let s = dqInputs.get(node);
-    if (!s) dqInputs.set(node, (s = new Set()));
-    s.add(t);
+    const s = dqInputs.get(node);
+    if (!s) dqInputs.set(node, [t]);
+    else if (!s.includes(t)) s.push(t);
+  };
+  const take = (node: number, t: string): void => {
+    const s = dqInputs.get(node);
+    if (!s) return;
+    const k = s.indexOf(t);
+    if (k >= 0) s.splice(k, 1);
   };
   const dedicated = new Map<string, number[]>();
   const activations: string[] = [];
@@ -146,15 +153,15 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     if (o.removal === 'intended') {
       // Remove the pair that feeds the consumer: its own pair when pairs are dedicated, else the one shared pair.
       if (!marked.has(e.tensor) || isInit(e.tensor)) continue;
-      if (dedicated.has(e.tensor)) dqInputs.get(e.consumer)?.delete(e.tensor);
-      else for (const c of g.consumers(e.tensor)) dqInputs.get(c)?.delete(e.tensor);
+      if (dedicated.has(e.tensor)) take(e.consumer, e.tensor);
+      else for (const c of g.consumers(e.tensor)) take(c, e.tensor);
       continue;
     }
     const t0 = g.outputs(e.producer)[0];
     if (!t0 || !marked.has(t0) || isInit(t0)) continue;
     const r = dedicated.get(t0);
     if (!r) {
-      for (const c of g.consumers(t0)) dqInputs.get(c)?.delete(t0);
+      for (const c of g.consumers(t0)) take(c, t0);
       continue;
     }
     // Dedicated pairs: the source's first consumer after ORT's sort is a raw (unquantized) reader when one is
@@ -162,10 +169,10 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     const rset = new Set(r);
     const rawFirst = g.consumers(t0).some((c) => !rset.has(c) && readyWith(g, c, t0));
     if (rawFirst) continue;
-    dqInputs.get(r[0]!)?.delete(t0);
+    take(r[0]!, t0);
   }
   const withDqInput = new Set<number>();
-  for (const [n, s] of dqInputs) if (s.size) withDqInput.add(n);
+  for (const [n, s] of dqInputs) if (s.length) withDqInput.add(n);
   return { marked: [...marked.keys()], activations, withDqInput, quantizedByOrt: should };
 }
 

@@ -30,19 +30,25 @@ export interface Classification {
 /** CASK classification by non-const inputs: internal only → internal; external only → head; both → partial. */
 export function classifyCask(g: AGraph, consts: ConstTensors, cask: number[][]): Classification {
   const res: Classification = { quantizable: [], partial: [], internal: [], noQuantize: [] };
-  for (const part of cask) {
-    const outs = new Set<string>();
-    for (const n of part) for (const o of g.outputs(n)) outs.add(o);
+  // tensor -> index of the partition that produces it
+  const outPart = new Map<string, number>();
+  cask.forEach((part, pi) => {
+    for (const n of part) for (const o of g.outputs(n)) if (o) outPart.set(o, pi);
+  });
+  for (let pi = 0; pi < cask.length; pi++) {
+    const part = cask[pi]!;
     for (const n of part) {
       let external = false;
-      const internal: Edge[] = [];
-      for (const t of g.inputs(n)) {
+      let internal: Edge[] | undefined;
+      const ins = g.inputs(n);
+      for (let k = 0; k < ins.length; k++) {
+        const t = ins[k]!;
         if (!t || consts.isConst(t)) continue;
-        if (!outs.has(t)) external = true;
-        else internal.push({ producer: g.firstProducer(t), consumer: n, tensor: t });
+        if (outPart.get(t) !== pi) external = true;
+        else (internal ??= []).push({ producer: g.firstProducer(t), consumer: n, tensor: t });
       }
       if (!external) res.internal.push(n);
-      else if (internal.length) {
+      else if (internal) {
         res.noQuantize.push(...internal);
         for (let k = 0; k < internal.length; k++) res.partial.push(n);
       } else res.quantizable.push(n);

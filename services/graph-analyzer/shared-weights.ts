@@ -18,13 +18,14 @@ export interface DuplicatedWeight {
 /** Duplicates in place; returns the copies made (empty: nothing changed). */
 export function duplicateSharedWeights(graph: GraphProto): DuplicatedWeight[] {
   const made: DuplicatedWeight[] = [];
+  // consumers of initializers only, in node order
   const consumers = new Map<string, NodeProto[]>();
-  for (const n of graph.node) {
-    for (const t of n.input) {
-      const l = consumers.get(t);
-      if (l) l.push(n);
-      else consumers.set(t, [n]);
-    }
+  for (const t of graph.initializer) consumers.set(t.name, []);
+  const nodes = graph.node;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    const ins = n.input;
+    for (let k = 0; k < ins.length; k++) consumers.get(ins[k]!)?.push(n);
   }
   const added: TensorProto[] = [];
   for (const init of graph.initializer) {

@@ -2,7 +2,8 @@
  * Input checks for Prepare and Analyze: supported opset range and known op types. Every failure is an
  * InvalidArgument naming the node.
  */
-import type { ModelProto, GraphProto, NodeProto } from '../core/onnx/index.js';
+import type { ModelProto, GraphProto } from '../core/onnx/index.js';
+import type { AGraph } from './agraph.js';
 import { implicitInputs } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 
@@ -32,31 +33,38 @@ export function checkOps(model: ModelProto): void {
 }
 
 /**
- * Structural checks in one pass: unique producers, no reads of unknown tensors (subgraph reads included), every
- * graph output produced. Throws InvalidArgument naming the node.
+ * Structural checks on the analysis index: unique producers, no reads of unknown tensors (subgraph reads
+ * included), every graph output produced, no cycles. Throws InvalidArgument naming the node.
  */
-export function validateGraph(graph: GraphProto): void {
-  const available = new Set<string>();
-  for (const i of graph.input) available.add(i.name);
-  for (const t of graph.initializer) available.add(t.name);
-  const produced = new Map<string, NodeProto>();
-  for (const n of graph.node) {
-    for (const o of n.output) {
+export function validateGraph(g: AGraph): void {
+  const graph = g.graph;
+  const nodes = graph.node;
+  const isSource = (t: string): boolean => g.initializers.has(t) || g.graphInputs.has(t);
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    const outs = n.output;
+    for (let k = 0; k < outs.length; k++) {
+      const o = outs[k]!;
       if (!o) continue;
-      const prev = produced.get(o);
-      if (prev) throw new InvalidArgument(`tensor "${o}" is produced by two nodes: "${prev.name || prev.opType}" and "${n.name || n.opType}"`);
-      if (available.has(o)) throw new InvalidArgument(`node "${n.name || n.opType}" writes "${o}", which is a graph input or initializer`);
-      produced.set(o, n);
+      if (g.producerCount(o) > 1 && g.firstProducer(o) !== i) {
+        const prev = nodes[g.firstProducer(o)]!;
+        throw new InvalidArgument(`tensor "${o}" is produced by two nodes: "${prev.name || prev.opType}" and "${n.name || n.opType}"`);
+      }
+      if (isSource(o)) throw new InvalidArgument(`node "${n.name || n.opType}" writes "${o}", which is a graph input or initializer`);
+    }
+    const ins = n.input;
+    for (let k = 0; k < ins.length; k++) {
+      const t = ins[k]!;
+      if (t && g.producerCount(t) === 0 && !isSource(t)) throw new InvalidArgument(`node "${n.name || n.opType}" reads "${t}", which no node, input or initializer provides`);
+    }
+    if (n.attribute.length && n.attribute.some((a) => a.g || (a.graphs && a.graphs.length))) {
+      for (const t of implicitInputs(n)) {
+        if (t && g.producerCount(t) === 0 && !isSource(t)) throw new InvalidArgument(`node "${n.name || n.opType}" reads "${t}", which no node, input or initializer provides`);
+      }
     }
   }
-  const check = (n: NodeProto, t: string): void => {
-    if (t && !available.has(t) && !produced.has(t)) throw new InvalidArgument(`node "${n.name || n.opType}" reads "${t}", which no node, input or initializer provides`);
-  };
-  for (const n of graph.node) {
-    for (const t of n.input) check(n, t);
-    if (n.attribute.length && n.attribute.some((a) => a.g || (a.graphs && a.graphs.length))) for (const t of implicitInputs(n)) check(n, t);
-  }
   for (const o of graph.output) {
-    if (!available.has(o.name) && !produced.has(o.name)) throw new InvalidArgument(`graph output "${o.name}" is never produced`);
+    if (g.producerCount(o.name) === 0 && !isSource(o.name)) throw new InvalidArgument(`graph output "${o.name}" is never produced`);
   }
+  void g.order; // throws on cycles
 }
