@@ -22,10 +22,14 @@ bool Smooth(const double* p, size_t n, std::vector<float>& out) {
   const float addZero = static_cast<float>(eps);
   const float addNonzero = static_cast<float>(-eps1);
   out.resize(n);
+  float* o = out.data();
+  int bad = 0;
   for (size_t i = 0; i < n; i++) {
-    out[i] = p[i] == 0 ? 0.0f + addZero : static_cast<float>(p[i]) + addNonzero;
-    if (!(out[i] > 0)) throw KernelError("smooth_distribution produced a non-positive entry");
+    const float v = p[i] == 0 ? addZero : static_cast<float>(p[i]) + addNonzero;
+    o[i] = v;
+    bad |= !(v > 0);
   }
+  if (bad) throw KernelError("smooth_distribution produced a non-positive entry");
   return true;
 }
 
@@ -35,16 +39,15 @@ float OrtEntropy(const std::vector<float>& pk, const std::vector<float>& qk, std
   const float sp = np::PairwiseSum(pk.data(), n);
   const float sq = np::PairwiseSum(qk.data(), n);
   vec.resize(n);
+  float* v = vec.data();
   for (size_t i = 0; i < n; i++) {
     const float p = pk[i] / sp;
     const float q = qk[i] / sq;
-    float v;
-    if (p > 0 && q > 0) v = p * static_cast<float>(std::log(static_cast<double>(p / q)));
-    else if (p == 0 && q >= 0) v = 0.0f;
-    else v = std::numeric_limits<float>::infinity();
-    vec[i] = v;
+    if (p > 0 && q > 0) v[i] = p * static_cast<float>(std::log(static_cast<double>(p / q)));
+    else if (p == 0 && q >= 0) v[i] = 0.0f;
+    else v[i] = std::numeric_limits<float>::infinity();
   }
-  return np::PairwiseSum(vec.data(), n);
+  return np::PairwiseSum(v, n);
 }
 
 struct OrtEntropyBaton : Baton {
