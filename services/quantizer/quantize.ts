@@ -90,7 +90,24 @@ export function unpaddableFp8Convs(graph: Graph): string[] {
   return out;
 }
 
+/**
+ * Graph inputs that only declared an initializer (old exporters list initializers as inputs) must
+ * go when cleanup removed that initializer, or they would become required inputs.
+ */
+function dropOrphanInitializerInputs(graphProto: GraphProto, before: ReadonlySet<string>): void {
+  const now = new Set(graphProto.initializer.map((t) => t.name));
+  const drop = graphProto.input.filter((i) => before.has(i.name) && !now.has(i.name));
+  if (drop.length) graphProto.input = graphProto.input.filter((i) => !drop.includes(i));
+}
+
 export async function quantizeModel(req: QuantizeRequest): Promise<QuantizeResult> {
+  const before = new Set((req.model.graph?.initializer ?? []).map((t) => t.name));
+  const r = await quantizeModelInner(req);
+  dropOrphanInitializerInputs(r.model.graph as GraphProto, before);
+  return r;
+}
+
+async function quantizeModelInner(req: QuantizeRequest): Promise<QuantizeResult> {
   const opts = req.options ?? {};
   const mode = (opts.quantizeMode ?? 'int8') as QuantizeMode;
   if (!(QUANTIZE_MODES as readonly string[]).includes(mode)) {
