@@ -15,6 +15,7 @@ import { calibratorKernels, type CalibratorKernels } from './kernels.js';
 import { observeBatch } from './collectors/minmax.js';
 import { ortAbsCollect, ortAbsCollectFixed, ortAbsEmptyHistogram, ortCollect, ortEmptyHistogram, WIDE_THRESHOLD } from './collectors/ort-histogram.js';
 import { torchCollect } from './collectors/torch-histogram.js';
+import { linspaceF32 } from '../../native/reference.js';
 import { computeTable } from './methods.js';
 import {
   defaultHistogramOptions,
@@ -52,6 +53,8 @@ export interface CalibrateOptions {
    *    [-T, T]; identical to onnxruntime's quantize_static, which histograms all samples at once;
    *  - 'streaming': one pass; the first batch sets [-T, T] and later batches use ORT's merge
    *    (the batch-wise collector semantics); cheaper, thresholds can differ by a bin or two.
+   * torch_* methods default to 'streaming' (ModelOpt's torch calibrator collects batch by batch);
+   * 'global' gives them a fixed [0, max|x|] layout, which makes sharded runs merge exactly.
    */
   histogramRange?: 'global' | 'streaming';
   /**
@@ -74,8 +77,6 @@ function checkOptions(opts: CalibrateOptions): void {
     throw new InvalidArgument(`unknown calibration method '${String(opts.method)}' (one of ${CALIBRATION_METHODS.join(', ')})`);
   }
   if (!opts.tensors || opts.tensors.length === 0) throw new InvalidArgument('no tensors to calibrate were given');
-  const dup = opts.tensors.find((t, i) => opts.tensors.indexOf(t) !== i);
-  if (dup !== undefined) throw new InvalidArgument(`tensor ${dup} is listed twice`);
   const p = opts.histogram?.percentile;
   if (p !== undefined && !(p >= 0 && p <= 100)) throw new InvalidArgument(`percentile must be in [0, 100], got ${p}`);
   const b = opts.histogram?.numBins;
@@ -111,8 +112,10 @@ function firstInputRows(plan: CalibrationPlan, feedsDims: number[][]): number {
 }
 
 /** Collects mergeable statistics over the steps [start, end) (all by default). */
-export async function collectStatistics(modelOrPath: ModelProto | string, opts: CalibrateOptions): Promise<CalibrationStatistics> {
-  checkOptions(opts);
+export async function collectStatistics(modelOrPath: ModelProto | string, options: CalibrateOptions): Promise<CalibrationStatistics> {
+  checkOptions(options);
+  // a tensor listed twice is calibrated once
+  const opts: CalibrateOptions = { ...options, tensors: [...new Set(options.tensors)] };
   const model = resolveModel(modelOrPath);
   const kernels = opts.kernels ?? calibratorKernels().kernels;
   const hopts: HistogramOptions = { ...defaultHistogramOptions(opts.method), ...(opts.histogram ?? {}) };
@@ -138,7 +141,8 @@ export async function collectStatistics(modelOrPath: ModelProto | string, opts: 
       notes: [...plan.notes],
       phase: 'complete',
     };
-    const global = usesOrtHistogram(opts.method) && (opts.histogramRange ?? 'global') === 'global';
+    const isTorch = opts.method.startsWith('torch_');
+    const global = (usesOrtHistogram(opts.method) || isTorch) && (opts.histogramRange ?? (isTorch ? 'streaming' : 'global')) === 'global';
     const t0 = Date.now();
 
     /** runs every step, handing each batch's captures to `reduce`; reduction overlaps the next inference. */
@@ -190,7 +194,10 @@ export async function collectStatistics(modelOrPath: ModelProto | string, opts: 
       const ranges: Record<string, GlobalRange> = opts.globalRanges ?? globalRangesOf(stats);
       for (const s of Object.values(stats.tensors)) {
         const g = ranges[s.tensor];
-        if (opts.method === 'percentile') {
+        if (isTorch) {
+          const amax = Math.fround(Math.max(Math.abs(g.min), Math.abs(g.max)));
+          s.torch = amax > 0 ? { hist: new Float64Array(hopts.numBins), edges: linspaceF32(0, amax, hopts.numBins) } : null;
+        } else if (opts.method === 'percentile') {
           // absMin is only known when some finite value was seen
           if (g.absMin !== undefined && Number.isFinite(g.absMin)) s.ortAbs = await ortAbsEmptyHistogram(g.min, g.max, g.absMin, hopts.numBins, kernels);
         } else {
@@ -202,7 +209,9 @@ export async function collectStatistics(modelOrPath: ModelProto | string, opts: 
         await Promise.all(
           tensorsOf(out).map(async ([s, data]) => {
             const finite = countInPass2 ? await observeBatch(s, data, kernels) : s.nanCount + s.infCount > 0 ? finiteOnly(data) : data;
-            if (opts.method === 'percentile') {
+            if (isTorch) {
+              s.torch = await torchCollect(s.torch ?? null, finite, hopts.numBins, hopts.skipZeros, kernels);
+            } else if (opts.method === 'percentile') {
               if (s.ortAbs && finite.length > 0) s.ortAbs = await ortAbsCollectFixed(s.ortAbs, finite, kernels);
             } else {
               s.ort = (await ortCollect(s.ort!, finite, hopts.numBins, kernels)).state;

@@ -152,9 +152,12 @@ export class CalibrationPlan {
   }
 }
 
+/** shape[1:] equality as the reference checks it (a scalar model input takes a [N] array: both tails are empty). */
 function sameShapeTail(model: (number | null)[], data: readonly number[]): boolean {
-  if (model.length !== data.length) return false;
-  for (let k = 1; k < model.length; k++) if (model[k] !== null && model[k] !== data[k]) return false;
+  const mt = model.slice(1);
+  const dt = data.slice(1);
+  if (mt.length !== dt.length) return false;
+  for (let k = 0; k < mt.length; k++) if (mt[k] !== null && mt[k] !== dt[k]) return false;
   return true;
 }
 

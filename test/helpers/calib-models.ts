@@ -1,0 +1,42 @@
+/** Tiny models for calibrator tests (dynamic batch dims). */
+import { DataType, makeNode, onnx, type ModelProto, type ValueInfoProto } from '../../services/core/onnx/index.js';
+import { buildModel } from './tiny-models.js';
+
+/** value info with `null` for a dynamic (dim_param) dimension. */
+export function dvi(name: string, dims: (number | null)[], elemType: number = DataType.FLOAT): ValueInfoProto {
+  const v = onnx.ValueInfoProto.fromObject({
+    name,
+    type: { tensorType: { elemType, shape: { dim: dims.map((d, i) => (d === null ? { dimParam: `d${i}` } : { dimValue: d })) } } },
+  });
+  return onnx.ValueInfoProto.decode(onnx.ValueInfoProto.encode(v).finish()) as unknown as ValueInfoProto;
+}
+
+/**
+ * Two inputs, named so that graph order differs from alphabetical order:
+ *   b [?, 2] float → lb = Log(b)        (Log of 0 is -Inf, of a negative number NaN)
+ *   a [?, 3] float → ra = Relu(a), ma = Mul(ra, ra)
+ *   n [?]    int64 (unused by the floats; checks integer feeds)
+ */
+export function twoInputModel(): ModelProto {
+  return buildModel({
+    nodes: [
+      makeNode('Log', ['b'], ['lb'], 'log_b'),
+      makeNode('Relu', ['a'], ['ra'], 'relu_a'),
+      makeNode('Mul', ['ra', 'ra'], ['ma'], 'mul_a'),
+      makeNode('Cast', ['n'], ['nf'], 'cast_n', { to: DataType.FLOAT }),
+    ],
+    inputs: [dvi('b', [null, 2]), dvi('a', [null, 3]), dvi('n', [null], DataType.INT64)],
+    outputs: [dvi('lb', [null, 2]), dvi('ma', [null, 3]), dvi('nf', [null])],
+  });
+}
+
+/** x [?, 4] → y = MatMul(x, W[4,2]) → z = Relu(y); for capture tests. */
+export function matmulModel(): ModelProto {
+  const w = onnx.TensorProto.create({ name: 'W', dims: [4, 2], dataType: DataType.FLOAT, floatData: [1, 0, 0, 1, 1, 1, -1, 2] });
+  return buildModel({
+    nodes: [makeNode('MatMul', ['x', 'W'], ['y'], 'mm'), makeNode('Relu', ['y'], ['z'], 'relu')],
+    inputs: [dvi('x', [null, null, 4])],
+    outputs: [dvi('z', [null, null, 2])],
+    initializers: [w as never],
+  });
+}
