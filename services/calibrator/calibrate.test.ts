@@ -7,7 +7,7 @@ import { computeTable, symmetricInt8Scale } from './methods.js';
 import { calibratorKernels } from './kernels.js';
 import { openNpz } from './npy.js';
 import { InvalidArgument } from '../core/errors.js';
-import { CALIBRATION_METHODS, type CalibrationMethod } from '../core/quant-types.js';
+import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationTable } from '../core/quant-types.js';
 import { loadModel } from '../core/onnx/index.js';
 import { twoInputModel } from '../../test/helpers/calib-models.js';
 import { dataPath, modelPath, GOLDENS_DIR } from '../../test/helpers/shared.js';
@@ -93,7 +93,7 @@ test('sharded calibration merges to the unsharded result: minmax exactly; histog
     const whole = await collectStatistics(model, { method, tensors, data, histogramRange });
     const wholeTable = await computeTable(whole, kernels);
     const cuts = [0, 20, 41, 64];
-    let merged;
+    let merged: CalibrationTable;
     if (method === 'minmax') {
       const shards = await Promise.all([0, 1, 2].map((k) => collectStatistics(model, { method, tensors, data, range: { start: cuts[k], end: cuts[k + 1] } })));
       merged = await mergeToTable(shards.reverse());

@@ -40,3 +40,11 @@ export function matmulModel(): ModelProto {
     initializers: [w as never],
   });
 }
+
+/** `matmulModel` plus an unused input `a` [?] that sorts first (drives the step count). */
+export function matmulModelWithDriver(): ModelProto {
+  const m = matmulModel();
+  const g = m.graph!;
+  g.input = [...g.input, dvi('a', [null])];
+  return m;
+}
