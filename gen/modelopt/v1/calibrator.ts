@@ -35,6 +35,98 @@ export const protobufPackage = "modelopt.v1";
 
 export const protobufFileName = "modelopt/v1/calibrator.proto";
 
+/** Histogram layout of the histogram methods. */
+export enum HistogramRange {
+  /** HISTOGRAM_RANGE_UNSPECIFIED - GLOBAL for entropy, percentile and distribution; STREAMING for the torch methods. */
+  HISTOGRAM_RANGE_UNSPECIFIED = 0,
+  /** HISTOGRAM_RANGE_GLOBAL - A min/max pass first, then every batch over the final range (onnxruntime's one-shot histogram). */
+  HISTOGRAM_RANGE_GLOBAL = 1,
+  /** HISTOGRAM_RANGE_STREAMING - One pass: the first batch sets the range, later batches widen it (collector merge rule). */
+  HISTOGRAM_RANGE_STREAMING = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function histogramRangeFromJSON(object: any): HistogramRange {
+  switch (object) {
+    case 0:
+    case "HISTOGRAM_RANGE_UNSPECIFIED":
+      return HistogramRange.HISTOGRAM_RANGE_UNSPECIFIED;
+    case 1:
+    case "HISTOGRAM_RANGE_GLOBAL":
+      return HistogramRange.HISTOGRAM_RANGE_GLOBAL;
+    case 2:
+    case "HISTOGRAM_RANGE_STREAMING":
+      return HistogramRange.HISTOGRAM_RANGE_STREAMING;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return HistogramRange.UNRECOGNIZED;
+  }
+}
+
+export function histogramRangeToJSON(object: HistogramRange): string {
+  switch (object) {
+    case HistogramRange.HISTOGRAM_RANGE_UNSPECIFIED:
+      return "HISTOGRAM_RANGE_UNSPECIFIED";
+    case HistogramRange.HISTOGRAM_RANGE_GLOBAL:
+      return "HISTOGRAM_RANGE_GLOBAL";
+    case HistogramRange.HISTOGRAM_RANGE_STREAMING:
+      return "HISTOGRAM_RANGE_STREAMING";
+    case HistogramRange.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** The collector a TensorStatistics histogram comes from. */
+export enum HistogramKind {
+  HISTOGRAM_KIND_UNSPECIFIED = 0,
+  /** HISTOGRAM_KIND_ORT_VALUE - onnxruntime collect_value (entropy, distribution). */
+  HISTOGRAM_KIND_ORT_VALUE = 1,
+  /** HISTOGRAM_KIND_ORT_ABSOLUTE - onnxruntime collect_absolute_value (percentile). */
+  HISTOGRAM_KIND_ORT_ABSOLUTE = 2,
+  /** HISTOGRAM_KIND_TORCH - ModelOpt torch |x| histogram. */
+  HISTOGRAM_KIND_TORCH = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function histogramKindFromJSON(object: any): HistogramKind {
+  switch (object) {
+    case 0:
+    case "HISTOGRAM_KIND_UNSPECIFIED":
+      return HistogramKind.HISTOGRAM_KIND_UNSPECIFIED;
+    case 1:
+    case "HISTOGRAM_KIND_ORT_VALUE":
+      return HistogramKind.HISTOGRAM_KIND_ORT_VALUE;
+    case 2:
+    case "HISTOGRAM_KIND_ORT_ABSOLUTE":
+      return HistogramKind.HISTOGRAM_KIND_ORT_ABSOLUTE;
+    case 3:
+    case "HISTOGRAM_KIND_TORCH":
+      return HistogramKind.HISTOGRAM_KIND_TORCH;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return HistogramKind.UNRECOGNIZED;
+  }
+}
+
+export function histogramKindToJSON(object: HistogramKind): string {
+  switch (object) {
+    case HistogramKind.HISTOGRAM_KIND_UNSPECIFIED:
+      return "HISTOGRAM_KIND_UNSPECIFIED";
+    case HistogramKind.HISTOGRAM_KIND_ORT_VALUE:
+      return "HISTOGRAM_KIND_ORT_VALUE";
+    case HistogramKind.HISTOGRAM_KIND_ORT_ABSOLUTE:
+      return "HISTOGRAM_KIND_ORT_ABSOLUTE";
+    case HistogramKind.HISTOGRAM_KIND_TORCH:
+      return "HISTOGRAM_KIND_TORCH";
+    case HistogramKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /**
  * Tunables of the calibration methods; zero values take the method's default
  * (entropy 128/128, percentile 2048 bins and 99.999, distribution 128 bins,
@@ -49,6 +141,17 @@ export interface CalibrationOptions {
   symmetric: boolean;
   /** Torch histograms: drop exact zeros. */
   skipZeros: boolean;
+  /** How histograms are laid out over the batches. */
+  histogramRange: HistogramRange;
+}
+
+/** The range of one tensor over all samples (sharded global-range runs). */
+export interface GlobalRange {
+  tensor: string;
+  min: number;
+  max: number;
+  /** Smallest |x| (percentile); unset when unknown. */
+  absMin?: number | undefined;
 }
 
 export interface CalibrateRequest {
@@ -70,6 +173,10 @@ export interface CalibrateRequest {
     | undefined;
   /** Mode being calibrated for (FP8 forces DISTRIBUTION and its scale rule). */
   quantizeMode: QuantizeMode;
+  /** Sharded global-range runs, round 1: only the min/max pass (statistics without histograms). */
+  rangesOnly: boolean;
+  /** Sharded global-range runs, round 2: the merged ranges of round 1 (skips the min/max pass). */
+  globalRanges: GlobalRange[];
 }
 
 /** A histogram with counts.length + 1 edges. */
@@ -97,6 +204,8 @@ export interface TensorRange {
   /** Non-finite values seen. */
   nanCount: number;
   infCount: number;
+  /** How unusual values were treated (NaN/Inf left out, ranges near float32 max...). */
+  warnings: string[];
 }
 
 /** Result of calibration: one range per tensor. */
@@ -105,6 +214,8 @@ export interface CalibrationTable {
   ranges: TensorRange[];
   /** Batches the table was computed from. */
   numBatches: number;
+  /** Notes about the run (random data, reference behaviour applied...). */
+  notes: string[];
 }
 
 /** Mergeable running statistics of one tensor over a shard. */
@@ -119,6 +230,19 @@ export interface TensorStatistics {
   count: number;
   nanCount: number;
   infCount: number;
+  /** Which collector the histogram belongs to. */
+  histogramKind: HistogramKind;
+  /** onnxruntime value histogram: its threshold T and its own min/max. */
+  threshold: number;
+  histogramMin: number;
+  histogramMax: number;
+  /** Smallest |x| seen (percentile), when tracked. */
+  absMin?:
+    | number
+    | undefined;
+  /** Whether any finite value was seen. */
+  seen: boolean;
+  warnings: string[];
 }
 
 /** Mergeable statistics of one shard. */
@@ -129,6 +253,11 @@ export interface ShardStatistics {
   shardStart: number;
   shardEnd: number;
   numBatches: number;
+  /** Rows of the first input fed in this shard. */
+  samples: number;
+  notes: string[];
+  /** Round-1 statistics of a sharded global-range run (no histograms yet). */
+  rangesOnly: boolean;
 }
 
 export interface CalibrateResult {
@@ -189,7 +318,7 @@ export interface CaptureActivationsResponse {
 }
 
 function createBaseCalibrationOptions(): CalibrationOptions {
-  return { numBins: 0, numQuantizedBins: 0, percentile: 0, symmetric: false, skipZeros: false };
+  return { numBins: 0, numQuantizedBins: 0, percentile: 0, symmetric: false, skipZeros: false, histogramRange: 0 };
 }
 
 export const CalibrationOptions: MessageFns<CalibrationOptions> = {
@@ -208,6 +337,9 @@ export const CalibrationOptions: MessageFns<CalibrationOptions> = {
     }
     if (message.skipZeros !== false) {
       writer.uint32(40).bool(message.skipZeros);
+    }
+    if (message.histogramRange !== 0) {
+      writer.uint32(48).int32(message.histogramRange);
     }
     return writer;
   },
@@ -265,6 +397,14 @@ export const CalibrationOptions: MessageFns<CalibrationOptions> = {
             message.skipZeros = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.histogramRange = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -296,6 +436,11 @@ export const CalibrationOptions: MessageFns<CalibrationOptions> = {
         : isSet(object.skip_zeros)
         ? globalThis.Boolean(object.skip_zeros)
         : false,
+      histogramRange: isSet(object.histogramRange)
+        ? histogramRangeFromJSON(object.histogramRange)
+        : isSet(object.histogram_range)
+        ? histogramRangeFromJSON(object.histogram_range)
+        : 0,
     };
   },
 
@@ -316,6 +461,9 @@ export const CalibrationOptions: MessageFns<CalibrationOptions> = {
     if (message.skipZeros !== false) {
       obj.skipZeros = message.skipZeros;
     }
+    if (message.histogramRange !== 0) {
+      obj.histogramRange = histogramRangeToJSON(message.histogramRange);
+    }
     return obj;
   },
 
@@ -329,6 +477,128 @@ export const CalibrationOptions: MessageFns<CalibrationOptions> = {
     message.percentile = object.percentile ?? 0;
     message.symmetric = object.symmetric ?? false;
     message.skipZeros = object.skipZeros ?? false;
+    message.histogramRange = object.histogramRange ?? 0;
+    return message;
+  },
+};
+
+function createBaseGlobalRange(): GlobalRange {
+  return { tensor: "", min: 0, max: 0, absMin: undefined };
+}
+
+export const GlobalRange: MessageFns<GlobalRange> = {
+  encode(message: GlobalRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tensor !== "") {
+      writer.uint32(10).string(message.tensor);
+    }
+    if (message.min !== 0) {
+      writer.uint32(17).double(message.min);
+    }
+    if (message.max !== 0) {
+      writer.uint32(25).double(message.max);
+    }
+    if (message.absMin !== undefined) {
+      writer.uint32(33).double(message.absMin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GlobalRange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGlobalRange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tensor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.min = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.max = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.absMin = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GlobalRange {
+    return {
+      tensor: isSet(object.tensor) ? globalThis.String(object.tensor) : "",
+      min: isSet(object.min) ? globalThis.Number(object.min) : 0,
+      max: isSet(object.max) ? globalThis.Number(object.max) : 0,
+      absMin: isSet(object.absMin)
+        ? globalThis.Number(object.absMin)
+        : isSet(object.abs_min)
+        ? globalThis.Number(object.abs_min)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GlobalRange): unknown {
+    const obj: any = {};
+    if (message.tensor !== "") {
+      obj.tensor = message.tensor;
+    }
+    if (message.min !== 0) {
+      obj.min = floatToJson(message.min);
+    }
+    if (message.max !== 0) {
+      obj.max = floatToJson(message.max);
+    }
+    if (message.absMin !== undefined) {
+      obj.absMin = floatToJson(message.absMin);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GlobalRange>, I>>(base?: I): GlobalRange {
+    return GlobalRange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GlobalRange>, I>>(object: I): GlobalRange {
+    const message = createBaseGlobalRange();
+    message.tensor = object.tensor ?? "";
+    message.min = object.min ?? 0;
+    message.max = object.max ?? 0;
+    message.absMin = object.absMin ?? undefined;
     return message;
   },
 };
@@ -343,6 +613,8 @@ function createBaseCalibrateRequest(): CalibrateRequest {
     shardEnd: 0,
     options: undefined,
     quantizeMode: 0,
+    rangesOnly: false,
+    globalRanges: [],
   };
 }
 
@@ -371,6 +643,12 @@ export const CalibrateRequest: MessageFns<CalibrateRequest> = {
     }
     if (message.quantizeMode !== 0) {
       writer.uint32(64).int32(message.quantizeMode);
+    }
+    if (message.rangesOnly !== false) {
+      writer.uint32(72).bool(message.rangesOnly);
+    }
+    for (const v of message.globalRanges) {
+      GlobalRange.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -452,6 +730,22 @@ export const CalibrateRequest: MessageFns<CalibrateRequest> = {
             message.quantizeMode = reader.int32() as any;
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.rangesOnly = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.globalRanges.push(GlobalRange.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -494,6 +788,16 @@ export const CalibrateRequest: MessageFns<CalibrateRequest> = {
         : isSet(object.quantize_mode)
         ? quantizeModeFromJSON(object.quantize_mode)
         : 0,
+      rangesOnly: isSet(object.rangesOnly)
+        ? globalThis.Boolean(object.rangesOnly)
+        : isSet(object.ranges_only)
+        ? globalThis.Boolean(object.ranges_only)
+        : false,
+      globalRanges: globalThis.Array.isArray(object?.globalRanges)
+        ? object.globalRanges.map((e: any) => GlobalRange.fromJSON(e))
+        : globalThis.Array.isArray(object?.global_ranges)
+        ? object.global_ranges.map((e: any) => GlobalRange.fromJSON(e))
+        : [],
     };
   },
 
@@ -523,6 +827,12 @@ export const CalibrateRequest: MessageFns<CalibrateRequest> = {
     if (message.quantizeMode !== 0) {
       obj.quantizeMode = quantizeModeToJSON(message.quantizeMode);
     }
+    if (message.rangesOnly !== false) {
+      obj.rangesOnly = message.rangesOnly;
+    }
+    if (message.globalRanges?.length) {
+      obj.globalRanges = message.globalRanges.map((e) => GlobalRange.toJSON(e));
+    }
     return obj;
   },
 
@@ -545,6 +855,8 @@ export const CalibrateRequest: MessageFns<CalibrateRequest> = {
       ? CalibrationOptions.fromPartial(object.options)
       : undefined;
     message.quantizeMode = object.quantizeMode ?? 0;
+    message.rangesOnly = object.rangesOnly ?? false;
+    message.globalRanges = object.globalRanges?.map((e) => GlobalRange.fromPartial(e)) || [];
     return message;
   },
 };
@@ -674,6 +986,7 @@ function createBaseTensorRange(): TensorRange {
     histogram: undefined,
     nanCount: 0,
     infCount: 0,
+    warnings: [],
   };
 }
 
@@ -708,6 +1021,9 @@ export const TensorRange: MessageFns<TensorRange> = {
     }
     if (message.infCount !== 0) {
       writer.uint32(80).int64(message.infCount);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -805,6 +1121,14 @@ export const TensorRange: MessageFns<TensorRange> = {
             message.infCount = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -849,6 +1173,9 @@ export const TensorRange: MessageFns<TensorRange> = {
         : isSet(object.inf_count)
         ? globalThis.Number(object.inf_count)
         : 0,
+      warnings: globalThis.Array.isArray(object?.warnings)
+        ? object.warnings.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -884,6 +1211,9 @@ export const TensorRange: MessageFns<TensorRange> = {
     if (message.infCount !== 0) {
       obj.infCount = Math.round(message.infCount);
     }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
     return obj;
   },
 
@@ -904,12 +1234,13 @@ export const TensorRange: MessageFns<TensorRange> = {
       : undefined;
     message.nanCount = object.nanCount ?? 0;
     message.infCount = object.infCount ?? 0;
+    message.warnings = object.warnings?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseCalibrationTable(): CalibrationTable {
-  return { method: 0, ranges: [], numBatches: 0 };
+  return { method: 0, ranges: [], numBatches: 0, notes: [] };
 }
 
 export const CalibrationTable: MessageFns<CalibrationTable> = {
@@ -922,6 +1253,9 @@ export const CalibrationTable: MessageFns<CalibrationTable> = {
     }
     if (message.numBatches !== 0) {
       writer.uint32(24).int64(message.numBatches);
+    }
+    for (const v of message.notes) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -963,6 +1297,14 @@ export const CalibrationTable: MessageFns<CalibrationTable> = {
             message.numBatches = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.notes.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -984,6 +1326,7 @@ export const CalibrationTable: MessageFns<CalibrationTable> = {
         : isSet(object.num_batches)
         ? globalThis.Number(object.num_batches)
         : 0,
+      notes: globalThis.Array.isArray(object?.notes) ? object.notes.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -998,6 +1341,9 @@ export const CalibrationTable: MessageFns<CalibrationTable> = {
     if (message.numBatches !== 0) {
       obj.numBatches = Math.round(message.numBatches);
     }
+    if (message.notes?.length) {
+      obj.notes = message.notes;
+    }
     return obj;
   },
 
@@ -1009,12 +1355,28 @@ export const CalibrationTable: MessageFns<CalibrationTable> = {
     message.method = object.method ?? 0;
     message.ranges = object.ranges?.map((e) => TensorRange.fromPartial(e)) || [];
     message.numBatches = object.numBatches ?? 0;
+    message.notes = object.notes?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseTensorStatistics(): TensorStatistics {
-  return { tensor: "", min: 0, max: 0, histogram: undefined, count: 0, nanCount: 0, infCount: 0 };
+  return {
+    tensor: "",
+    min: 0,
+    max: 0,
+    histogram: undefined,
+    count: 0,
+    nanCount: 0,
+    infCount: 0,
+    histogramKind: 0,
+    threshold: 0,
+    histogramMin: 0,
+    histogramMax: 0,
+    absMin: undefined,
+    seen: false,
+    warnings: [],
+  };
 }
 
 export const TensorStatistics: MessageFns<TensorStatistics> = {
@@ -1039,6 +1401,27 @@ export const TensorStatistics: MessageFns<TensorStatistics> = {
     }
     if (message.infCount !== 0) {
       writer.uint32(56).int64(message.infCount);
+    }
+    if (message.histogramKind !== 0) {
+      writer.uint32(64).int32(message.histogramKind);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(73).double(message.threshold);
+    }
+    if (message.histogramMin !== 0) {
+      writer.uint32(81).double(message.histogramMin);
+    }
+    if (message.histogramMax !== 0) {
+      writer.uint32(89).double(message.histogramMax);
+    }
+    if (message.absMin !== undefined) {
+      writer.uint32(97).double(message.absMin);
+    }
+    if (message.seen !== false) {
+      writer.uint32(104).bool(message.seen);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(114).string(v!);
     }
     return writer;
   },
@@ -1112,6 +1495,62 @@ export const TensorStatistics: MessageFns<TensorStatistics> = {
             message.infCount = longToNumber(reader.int64());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.histogramKind = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.threshold = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.histogramMin = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.histogramMax = reader.double();
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.absMin = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.seen = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1141,6 +1580,31 @@ export const TensorStatistics: MessageFns<TensorStatistics> = {
         : isSet(object.inf_count)
         ? globalThis.Number(object.inf_count)
         : 0,
+      histogramKind: isSet(object.histogramKind)
+        ? histogramKindFromJSON(object.histogramKind)
+        : isSet(object.histogram_kind)
+        ? histogramKindFromJSON(object.histogram_kind)
+        : 0,
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
+      histogramMin: isSet(object.histogramMin)
+        ? globalThis.Number(object.histogramMin)
+        : isSet(object.histogram_min)
+        ? globalThis.Number(object.histogram_min)
+        : 0,
+      histogramMax: isSet(object.histogramMax)
+        ? globalThis.Number(object.histogramMax)
+        : isSet(object.histogram_max)
+        ? globalThis.Number(object.histogram_max)
+        : 0,
+      absMin: isSet(object.absMin)
+        ? globalThis.Number(object.absMin)
+        : isSet(object.abs_min)
+        ? globalThis.Number(object.abs_min)
+        : undefined,
+      seen: isSet(object.seen) ? globalThis.Boolean(object.seen) : false,
+      warnings: globalThis.Array.isArray(object?.warnings)
+        ? object.warnings.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1167,6 +1631,27 @@ export const TensorStatistics: MessageFns<TensorStatistics> = {
     if (message.infCount !== 0) {
       obj.infCount = Math.round(message.infCount);
     }
+    if (message.histogramKind !== 0) {
+      obj.histogramKind = histogramKindToJSON(message.histogramKind);
+    }
+    if (message.threshold !== 0) {
+      obj.threshold = floatToJson(message.threshold);
+    }
+    if (message.histogramMin !== 0) {
+      obj.histogramMin = floatToJson(message.histogramMin);
+    }
+    if (message.histogramMax !== 0) {
+      obj.histogramMax = floatToJson(message.histogramMax);
+    }
+    if (message.absMin !== undefined) {
+      obj.absMin = floatToJson(message.absMin);
+    }
+    if (message.seen !== false) {
+      obj.seen = message.seen;
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
     return obj;
   },
 
@@ -1184,12 +1669,29 @@ export const TensorStatistics: MessageFns<TensorStatistics> = {
     message.count = object.count ?? 0;
     message.nanCount = object.nanCount ?? 0;
     message.infCount = object.infCount ?? 0;
+    message.histogramKind = object.histogramKind ?? 0;
+    message.threshold = object.threshold ?? 0;
+    message.histogramMin = object.histogramMin ?? 0;
+    message.histogramMax = object.histogramMax ?? 0;
+    message.absMin = object.absMin ?? undefined;
+    message.seen = object.seen ?? false;
+    message.warnings = object.warnings?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseShardStatistics(): ShardStatistics {
-  return { method: 0, options: undefined, tensors: [], shardStart: 0, shardEnd: 0, numBatches: 0 };
+  return {
+    method: 0,
+    options: undefined,
+    tensors: [],
+    shardStart: 0,
+    shardEnd: 0,
+    numBatches: 0,
+    samples: 0,
+    notes: [],
+    rangesOnly: false,
+  };
 }
 
 export const ShardStatistics: MessageFns<ShardStatistics> = {
@@ -1211,6 +1713,15 @@ export const ShardStatistics: MessageFns<ShardStatistics> = {
     }
     if (message.numBatches !== 0) {
       writer.uint32(48).int64(message.numBatches);
+    }
+    if (message.samples !== 0) {
+      writer.uint32(56).int64(message.samples);
+    }
+    for (const v of message.notes) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.rangesOnly !== false) {
+      writer.uint32(72).bool(message.rangesOnly);
     }
     return writer;
   },
@@ -1276,6 +1787,30 @@ export const ShardStatistics: MessageFns<ShardStatistics> = {
             message.numBatches = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.samples = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.notes.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.rangesOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1310,6 +1845,15 @@ export const ShardStatistics: MessageFns<ShardStatistics> = {
         : isSet(object.num_batches)
         ? globalThis.Number(object.num_batches)
         : 0,
+      samples: isSet(object.samples) ? globalThis.Number(object.samples) : 0,
+      notes: globalThis.Array.isArray(object?.notes)
+        ? object.notes.map((e: any) => globalThis.String(e))
+        : [],
+      rangesOnly: isSet(object.rangesOnly)
+        ? globalThis.Boolean(object.rangesOnly)
+        : isSet(object.ranges_only)
+        ? globalThis.Boolean(object.ranges_only)
+        : false,
     };
   },
 
@@ -1333,6 +1877,15 @@ export const ShardStatistics: MessageFns<ShardStatistics> = {
     if (message.numBatches !== 0) {
       obj.numBatches = Math.round(message.numBatches);
     }
+    if (message.samples !== 0) {
+      obj.samples = Math.round(message.samples);
+    }
+    if (message.notes?.length) {
+      obj.notes = message.notes;
+    }
+    if (message.rangesOnly !== false) {
+      obj.rangesOnly = message.rangesOnly;
+    }
     return obj;
   },
 
@@ -1349,6 +1902,9 @@ export const ShardStatistics: MessageFns<ShardStatistics> = {
     message.shardStart = object.shardStart ?? 0;
     message.shardEnd = object.shardEnd ?? 0;
     message.numBatches = object.numBatches ?? 0;
+    message.samples = object.samples ?? 0;
+    message.notes = object.notes?.map((e) => e) || [];
+    message.rangesOnly = object.rangesOnly ?? false;
     return message;
   },
 };
