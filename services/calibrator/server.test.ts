@@ -11,7 +11,7 @@ import { defaultConfig } from '../core/config.js';
 import { silentLogger } from '../core/logging.js';
 import { createRuntime } from '../core/runtime.js';
 import { decodeTensorBundle } from '../core/tensor-bundle.js';
-import { CalibrateRequest, CalibratorServiceClient, HistogramRange, type CalibrateResponse, type CalibrateResult, type CaptureActivationsResponse } from '../../gen/modelopt/v1/calibrator.js';
+import { CalibrateRequest, CalibrationOptions, CaptureActivationsRequest, CalibratorServiceClient, HistogramRange, type CalibrateResponse, type CalibrateResult, type CaptureActivationsResponse } from '../../gen/modelopt/v1/calibrator.js';
 import { CalibrationMethod, QuantizeMode } from '../../gen/modelopt/v1/common.js';
 import { dataPath, modelPath } from '../../test/helpers/shared.js';
 import { calibratorService } from './server.js';
@@ -80,7 +80,7 @@ test('Calibrate: FP8 mode uses distribution (scale set); streaming layout option
   const fp8 = await calibrateOnce({ model, tensorNames: ['Plus214_Output_0'], quantizeMode: QuantizeMode.QUANTIZE_MODE_FP8, calibrationData: data } );
   assert.equal(fp8.result.table!.method, CalibrationMethod.CALIBRATION_METHOD_DISTRIBUTION);
   assert.ok(fp8.result.table!.ranges[0]!.scale > 0);
-  const streaming = await calibrateOnce({ model, tensorNames: ['Plus214_Output_0'], method: CalibrationMethod.CALIBRATION_METHOD_ENTROPY, calibrationData: data, options: { histogramRange: HistogramRange.HISTOGRAM_RANGE_STREAMING } } );
+  const streaming = await calibrateOnce({ model, tensorNames: ['Plus214_Output_0'], method: CalibrationMethod.CALIBRATION_METHOD_ENTROPY, calibrationData: data, options: CalibrationOptions.fromPartial({ histogramRange: HistogramRange.HISTOGRAM_RANGE_STREAMING }) } );
   assert.equal(streaming.progress, 64, 'one pass');
 });
 
