@@ -4,11 +4,13 @@
  * The reference follows the producer's first consumer and that node's first consumer and, when it is
  * a DequantizeLinear, rewires every consumer of that DQ back to the raw tensor. With dedicated pairs
  * that can strip the pair of a different consumer. We remove exactly the pair that feeds the named
- * consumer (docs/compatibility.md, "quantizer").
+ * consumer (docs/compatibility.md, "quantizer"). A shared (non-dedicated) pair feeds the named
+ * consumer and nodes that picked up its output only because onnxruntime rewires every consumer; as in
+ * the reference, all of them go back to the raw tensor.
  */
 import { Graph, type GraphProto } from '../core/onnx/index.js';
 import type { NoQuantizeEdge } from '../core/quant-types.js';
-import { DEQUANTIZE_OPS, QUANTIZE_OPS } from './naming.js';
+import { DEQUANTIZE_OPS, QUANTIZE_OPS, dequantOutputName } from './naming.js';
 
 export interface RemovalResult {
   removed: NoQuantizeEdge[];
@@ -33,6 +35,13 @@ export function removeNoQuantizeEdges(graphProto: GraphProto, edges: readonly No
         hit = true;
         return e.tensor;
       });
+    }
+    if (hit) {
+      const shared = dequantOutputName(e.tensor);
+      const dq = graph.producer(shared);
+      if (dq && DEQUANTIZE_OPS.has(dq.opType)) {
+        for (const n of graph.consumers(shared)) n.input = n.input.map((i) => (i === shared ? e.tensor : i));
+      }
     }
     (hit ? removed : notFound).push(e);
   }
