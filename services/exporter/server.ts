@@ -52,14 +52,14 @@ export function exporterService(deps: ExporterDeps): ServiceRegistration<typeof 
     export: unary(async (req): Promise<ExportResponse> => {
       if (!req.model?.uri) throw new InvalidArgument('model artifact is required');
       const model = await readModel(store, req.model);
-      let out = req.outputPath;
+      let out = req.outputPath ?? "";
       let tmp: string | undefined;
       if (!out) {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelopt-export-'));
         out = path.join(tmp, `${req.model.sha256.slice(0, 16) || 'model'}.quant.onnx`);
       }
       try {
-        const r = exportModel(model, out, { externalData: req.useExternalDataFormat });
+        const r = exportModel(model, out, { externalData: req.useExternalDataFormat === true });
         const written = [];
         for (const f of r.files) written.push(await store.putFile(f, { mediaType: f.endsWith('.onnx') ? 'application/x-onnx' : 'application/octet-stream' }));
         return {
@@ -82,7 +82,7 @@ export function exporterService(deps: ExporterDeps): ServiceRegistration<typeof 
       const original = await store.get(req.original);
       const quantized = await store.get(req.quantized);
       const arrays = req.evalData?.uri ? parseNpz(await store.get(req.evalData)) : undefined;
-      const r = await compareModels(original, quantized, feedsFor(original, arrays, req.maxBatches));
+      const r = await compareModels(original, quantized, feedsFor(original, arrays, req.maxBatches ?? 0));
       return { outputs: r.outputs.map((o) => ({ output: o.output, cosine: o.cosine, snrDb: o.snrDb, maxAbsError: o.maxAbsError, meanAbsError: o.meanAbsError, top1Agreement: o.top1Agreement })), batches: r.batches };
     }),
   });
