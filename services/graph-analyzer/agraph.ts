@@ -13,6 +13,11 @@ function hasSubgraph(a: { g?: unknown; graphs?: unknown[] }): boolean {
   return !!a.g || !!(a.graphs && a.graphs.length);
 }
 
+/** A list of node ids (a view into the index; do not modify). */
+export type NodeIds = ArrayLike<number> & Iterable<number> & { some(f: (v: number) => boolean): boolean };
+
+const NONE = new Int32Array(0);
+
 export class AGraph {
   readonly nodes: NodeProto[];
   readonly names: string[];
@@ -21,10 +26,16 @@ export class AGraph {
   readonly graphInputs: Set<string>;
   readonly graphOutputs: Set<string>;
   private orderCache?: Int32Array;
-  private readonly prod = new Map<string, number | number[]>();
-  private readonly cons = new Map<string, number[]>();
+  /** tensor name -> tensor id */
+  private readonly tid = new Map<string, number>();
+  /** first producer per tensor id (-1: none) and how many producers it has */
+  private readonly prodFirst: Int32Array;
+  private readonly prodCount: Int32Array;
+  /** consumers per tensor id, CSR */
+  private readonly consStart: Int32Array;
+  private readonly consList: Int32Array;
   private readonly parentCache: (readonly number[] | undefined)[];
-  private readonly childCache: (readonly number[] | undefined)[];
+  private readonly childCache: (NodeIds | undefined)[];
 
   /** `order` (computed on first use) throws InvalidArgument when the graph has a cycle. */
   constructor(readonly graph: GraphProto) {
@@ -39,26 +50,64 @@ export class AGraph {
     for (const i of graph.input) if (!this.initializers.has(i.name)) this.graphInputs.add(i.name);
     this.graphOutputs = new Set();
     for (const o of graph.output) this.graphOutputs.add(o.name);
+    const tid = this.tid;
+    // pass 1: intern names, count consumers
+    let nt = 0;
+    const intern = (t: string): number => {
+      let id = tid.get(t);
+      if (id === undefined) {
+        id = nt++;
+        tid.set(t, id);
+      }
+      return id;
+    };
+    let consTotal = 0;
     for (let i = 0; i < n; i++) {
       const node = nodes[i]!;
       this.names[i] = node.name;
       this.ops[i] = node.opType;
       const outs = node.output;
+      for (let k = 0; k < outs.length; k++) if (outs[k]) intern(outs[k]!);
+      const ins = node.input;
+      for (let k = 0; k < ins.length; k++) {
+        if (ins[k]) {
+          intern(ins[k]!);
+          consTotal++;
+        }
+      }
+    }
+    this.prodFirst = new Int32Array(nt).fill(-1);
+    this.prodCount = new Int32Array(nt);
+    const cnt = new Int32Array(nt + 1);
+    const inIds = new Int32Array(consTotal);
+    let q = 0;
+    for (let i = 0; i < n; i++) {
+      const node = nodes[i]!;
+      const outs = node.output;
       for (let k = 0; k < outs.length; k++) {
-        const o = outs[k]!;
-        if (!o) continue;
-        const p = this.prod.get(o);
-        if (p === undefined) this.prod.set(o, i);
-        else if (typeof p === 'number') this.prod.set(o, [p, i]);
-        else p.push(i);
+        if (!outs[k]) continue;
+        const id = tid.get(outs[k]!)!;
+        if (this.prodFirst[id] === -1) this.prodFirst[id] = i;
+        this.prodCount[id]!++;
       }
       const ins = node.input;
       for (let k = 0; k < ins.length; k++) {
-        const t = ins[k]!;
-        if (!t) continue;
-        const l = this.cons.get(t);
-        if (l) l.push(i);
-        else this.cons.set(t, [i]);
+        if (!ins[k]) continue;
+        const id = tid.get(ins[k]!)!;
+        inIds[q++] = id;
+        cnt[id + 1]!++;
+      }
+    }
+    for (let t = 0; t < nt; t++) cnt[t + 1]! += cnt[t]!;
+    this.consStart = cnt;
+    const fill = cnt.slice(0, nt);
+    this.consList = new Int32Array(consTotal);
+    q = 0;
+    for (let i = 0; i < n; i++) {
+      const ins = nodes[i]!.input;
+      for (let k = 0; k < ins.length; k++) {
+        if (!ins[k]) continue;
+        this.consList[fill[inIds[q++]!]!++] = i;
       }
     }
     this.parentCache = new Array(n);
@@ -74,25 +123,42 @@ export class AGraph {
     return (this.orderCache ??= levelOrder(this.graph, this));
   }
 
+  /** Number of distinct tensor names seen in node inputs and outputs. */
+  get tensorCount(): number {
+    return this.prodFirst.length;
+  }
+
+  /** Dense id of a tensor named by some node input or output, or -1. */
+  tensorId(t: string): number {
+    return this.tid.get(t) ?? -1;
+  }
+
+  /** First producer by tensor id (-1: none). */
+  firstProducerOf(id: number): number {
+    return this.prodFirst[id]!;
+  }
+
   producerCount(t: string): number {
-    const p = this.prod.get(t);
-    return p === undefined ? 0 : typeof p === 'number' ? 1 : p.length;
+    const id = this.tid.get(t);
+    return id === undefined ? 0 : this.prodCount[id]!;
   }
 
   /** The first producer of a tensor, or -1 (graph input, initializer, missing). */
   firstProducer(t: string): number {
-    const p = this.prod.get(t);
-    return p === undefined ? -1 : typeof p === 'number' ? p : p[0]!;
+    const id = this.tid.get(t);
+    return id === undefined ? -1 : this.prodFirst[id]!;
   }
 
   /** The single producer, or -1 when there is none or more than one. */
   producer(t: string): number {
-    const p = this.prod.get(t);
-    return typeof p === 'number' ? p : -1;
+    const id = this.tid.get(t);
+    return id === undefined || this.prodCount[id] !== 1 ? -1 : this.prodFirst[id]!;
   }
 
-  consumers(t: string): readonly number[] {
-    return this.cons.get(t) ?? EMPTY;
+  /** Consumers of a tensor in node order (a node reading it twice is listed twice). */
+  consumers(t: string): NodeIds {
+    const id = this.tid.get(t);
+    return id === undefined ? NONE : this.consList.subarray(this.consStart[id]!, this.consStart[id + 1]!);
   }
 
   inputs(i: number): readonly string[] {
@@ -122,11 +188,11 @@ export class AGraph {
   }
 
   /** Every consumer of every output, duplicates kept. */
-  children(i: number): readonly number[] {
+  children(i: number): NodeIds {
     let c = this.childCache[i];
     if (!c) {
       const outs = this.nodes[i]!.output;
-      if (outs.length === 1) c = outs[0] ? this.consumers(outs[0]) : EMPTY;
+      if (outs.length === 1) c = outs[0] ? this.consumers(outs[0]) : NONE;
       else {
         const acc: number[] = [];
         for (const o of outs) if (o) for (const k of this.consumers(o)) acc.push(k);

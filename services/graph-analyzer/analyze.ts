@@ -18,7 +18,7 @@ import { classifyCask, filterKgenHeads, findRemaining, outputLayerSkips, compile
 import { defaultQuantizableOpTypes, INT8_DEFAULT_OP_TYPES } from './op-types.js';
 import { inferElemTypes } from './dtypes.js';
 import { predictQdq } from './qdq-predict.js';
-import { checkOps, validateGraph, MAX_SUPPORTED_OPSET } from './validate.js';
+import { checkOps, validateGraph, isPrepared, MAX_SUPPORTED_OPSET } from './validate.js';
 
 export interface AnalyzeOptions {
   quantizeMode?: QuantizeMode;
@@ -52,8 +52,10 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   const opset = defaultOpset(model);
   if (opset > MAX_SUPPORTED_OPSET) throw new InvalidArgument(`model opset ${opset} is beyond the supported ${MAX_SUPPORTED_OPSET}`);
   const g = new AGraph(graph);
-  validateGraph(g);
-  checkOps(model);
+  if (!isPrepared(graph)) {
+    validateGraph(g);
+    checkOps(model);
+  }
   const elemTypes = inferElemTypes(graph, Array.from(g.order, (i) => graph.node[i]!));
   const opTypeCounts: Record<string, number> = {};
   for (const op of g.ops) opTypeCounts[op] = (opTypeCounts[op] ?? 0) + 1;

@@ -7,30 +7,45 @@
 import type { AGraph } from './agraph.js';
 
 export class ConstTensors {
-  private readonly memo = new Map<string, boolean>();
+  /** by tensor id: 0 unknown, 1 const, -1 not const */
+  private readonly tmemo: Int8Array;
   private readonly nodeMemo: Int8Array;
+  private readonly memo = {
+    get: (t: string): boolean | undefined => {
+      const id = this.g.tensorId(t);
+      const v = id < 0 ? 0 : this.tmemo[id]!;
+      return v === 0 ? undefined : v > 0;
+    },
+    set: (t: string, v: boolean): void => {
+      const id = this.g.tensorId(t);
+      if (id >= 0) this.tmemo[id] = v ? 1 : -1;
+    },
+  };
 
   constructor(private readonly g: AGraph) {
     this.nodeMemo = new Int8Array(g.size);
+    this.tmemo = new Int8Array(g.tensorCount);
   }
 
   isConst(t: string): boolean {
     if (!t) return false;
-    const m = this.memo.get(t);
-    if (m !== undefined) return m;
+    const id = this.g.tensorId(t);
+    if (id < 0) return this.g.initializers.has(t);
+    const v = this.tmemo[id]!;
+    if (v !== 0) return v > 0;
     if (this.g.initializers.has(t)) {
-      this.memo.set(t, true);
+      this.tmemo[id] = 1;
       return true;
     }
-    const p0 = this.g.firstProducer(t);
+    const p0 = this.g.firstProducerOf(id);
     if (p0 < 0) {
-      this.memo.set(t, false);
+      this.tmemo[id] = -1;
       return false;
     }
     const op0 = this.g.ops[p0]!;
     if (op0 !== 'Squeeze' && op0 !== 'Unsqueeze' && op0 !== 'Exp') {
       const r = op0 === 'Constant' || op0 === 'Identity';
-      this.memo.set(t, r);
+      this.tmemo[id] = r ? 1 : -1;
       return r;
     }
     // Walk Squeeze/Unsqueeze chains upstream without recursion.

@@ -12,7 +12,7 @@ import { InvalidArgument } from '../core/errors.js';
 import { convertToOpset13, defaultDomainOpset, TARGET_OPSET } from './opset-convert.js';
 import { nameNodes, type RenamedNode } from './naming.js';
 import { duplicateSharedWeights, type DuplicatedWeight } from './shared-weights.js';
-import { checkOps, validateGraph, MAX_SUPPORTED_OPSET } from './validate.js';
+import { checkOps, validateGraph, markPrepared, MAX_SUPPORTED_OPSET } from './validate.js';
 import { AGraph } from './agraph.js';
 
 export interface PrepareOptions {
@@ -75,6 +75,7 @@ export function prepare(model: ModelProto, opts: PrepareOptions = {}): PrepareRe
   const named = renamedNodes.length > 0;
   const duplicatedWeights = duplicates.length > 0;
   if (named || duplicatedWeights) save('named');
+  markPrepared(graph);
   return { model, opsetBefore: from, opset: defaultDomainOpset(model), converted, named, duplicatedWeights, renamedNodes, duplicates, intermediateFiles: files };
 }
 

@@ -47,16 +47,30 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     if (!o.selected.has(i) || !o.ortOpTypes.has(op) || op === 'QuantizeLinear' || op === 'DequantizeLinear' || o.excluded.has(i)) continue;
     should.push(i);
   }
-  const receiving = new Map<string, number[]>();
-  const marked = new Map<string, true>();
+  // receiving nodes per tensor id: the first one, and the full list once there are several
+  const nt = g.tensorCount;
+  const recvCount = new Int32Array(nt);
+  const recvFirst = new Int32Array(nt);
+  const recvMany = new Map<number, number[]>();
+  const markedFlag = new Uint8Array(nt);
+  const markedList: string[] = [];
   const isInit = (t: string): boolean => g.initializers.has(t);
-  const quantizable = (t: string): boolean => {
-    if (!t) return false;
-    const dt = o.elemTypes.get(t);
-    return dt !== undefined && FLOATS.has(dt);
-  };
   const mark = (t: string | undefined): void => {
-    if (t && quantizable(t) && !marked.has(t)) marked.set(t, true);
+    if (!t) return;
+    const id = g.tensorId(t);
+    if (id < 0 || markedFlag[id]) return;
+    const dt = o.elemTypes.get(t);
+    if (dt === undefined || !FLOATS.has(dt)) return;
+    markedFlag[id] = 1;
+    markedList.push(t);
+  };
+  const marked = { has: (t: string): boolean => markedFlag[g.tensorId(t)] === 1 };
+  const receiving = {
+    get: (t: string): number[] | undefined => {
+      const id = g.tensorId(t);
+      const c = recvCount[id]!;
+      return c === 0 ? undefined : c === 1 ? [recvFirst[id]!] : recvMany.get(id);
+    },
   };
   const markWeight = (t: string | undefined): void => {
     if (!t) return;
@@ -112,11 +126,15 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
       default:
         for (const t of ins) mark(t);
     }
-    for (const t of ins) {
+    for (let k = 0; k < ins.length; k++) {
+      const t = ins[k]!;
       if (!t) continue;
-      const l = receiving.get(t);
-      if (l) l.push(i);
-      else receiving.set(t, [i]);
+      const id = g.tensorId(t);
+      const c = recvCount[id]!;
+      if (c === 0) recvFirst[id] = i;
+      else if (c === 1) recvMany.set(id, [recvFirst[id]!, i]);
+      else recvMany.get(id)!.push(i);
+      recvCount[id] = c + 1;
     }
   }
   // Which (tensor, consumer) inputs read a DQ output; and for dedicated pairs, which consumer pair 1 feeds.
@@ -135,7 +153,7 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
   };
   const dedicated = new Map<string, number[]>();
   const activations: string[] = [];
-  for (const t of marked.keys()) {
+  for (const t of markedList) {
     if (isInit(t)) {
       for (const c of g.consumers(t)) give(c, t);
       continue;
@@ -173,7 +191,7 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
   }
   const withDqInput = new Set<number>();
   for (const [n, s] of dqInputs) if (s.length) withDqInput.add(n);
-  return { marked: [...marked.keys()], activations, withDqInput, quantizedByOrt: should };
+  return { marked: markedList, activations, withDqInput, quantizedByOrt: should };
 }
 
 /** Whether every other input of node c is available without running any node (initializer, graph input, Constant). */

@@ -31,10 +31,13 @@ export interface Classification {
 export function classifyCask(g: AGraph, consts: ConstTensors, cask: number[][]): Classification {
   const res: Classification = { quantizable: [], partial: [], internal: [], noQuantize: [] };
   // tensor -> index of the partition that produces it
-  const outPart = new Map<string, number>();
-  cask.forEach((part, pi) => {
-    for (const n of part) for (const o of g.outputs(n)) if (o) outPart.set(o, pi);
-  });
+  const outPart = new Int32Array(g.tensorCount).fill(-1);
+  for (let pi = 0; pi < cask.length; pi++) {
+    for (const n of cask[pi]!) {
+      const outs = g.outputs(n);
+      for (let k = 0; k < outs.length; k++) if (outs[k]) outPart[g.tensorId(outs[k]!)] = pi;
+    }
+  }
   for (let pi = 0; pi < cask.length; pi++) {
     const part = cask[pi]!;
     for (const n of part) {
@@ -44,7 +47,7 @@ export function classifyCask(g: AGraph, consts: ConstTensors, cask: number[][]):
       for (let k = 0; k < ins.length; k++) {
         const t = ins[k]!;
         if (!t || consts.isConst(t)) continue;
-        if (outPart.get(t) !== pi) external = true;
+        if (outPart[g.tensorId(t)] !== pi) external = true;
         else (internal ??= []).push({ producer: g.firstProducer(t), consumer: n, tensor: t });
       }
       if (!external) res.internal.push(n);

@@ -2,7 +2,7 @@
  * Input checks for Prepare and Analyze: supported opset range and known op types. Every failure is an
  * InvalidArgument naming the node.
  */
-import type { ModelProto, GraphProto } from '../core/onnx/index.js';
+import type { ModelProto, GraphProto, NodeProto } from '../core/onnx/index.js';
 import type { AGraph } from './agraph.js';
 import { implicitInputs } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
@@ -67,4 +67,17 @@ export function validateGraph(g: AGraph): void {
     if (g.producerCount(o.name) === 0 && !isSource(o.name)) throw new InvalidArgument(`graph output "${o.name}" is never produced`);
   }
   void g.order; // throws on cycles
+}
+
+/** Graphs Prepare checked and produced in this process, with the node list it left them with. */
+const prepared = new WeakMap<GraphProto, { nodes: NodeProto[]; count: number }>();
+
+export function markPrepared(graph: GraphProto): void {
+  prepared.set(graph, { nodes: graph.node, count: graph.node.length });
+}
+
+/** Whether the graph comes straight from Prepare (same node list), so its structure is already checked. */
+export function isPrepared(graph: GraphProto): boolean {
+  const p = prepared.get(graph);
+  return !!p && p.nodes === graph.node && p.count === graph.node.length;
 }
