@@ -95,7 +95,7 @@ test('CaptureActivations streams each activation and a tensor bundle artifact', 
   const ids = await runtime.artifacts.putFile(dataPath('gpt2_small', 'calib'), { mediaType: 'application/x-npz' });
   const t = '/m/transformer/h.0/mlp/c_fc/Reshape_output_0';
   const msgs: CaptureActivationsResponse[] = [];
-  for await (const m of callServerStream<CalibratorServiceClient, unknown, CaptureActivationsResponse>(client, client.captureActivations, { model: gpt2, tensorNames: [t], calibrationData: ids, maxTokens: 0 } )) msgs.push(m);
+  for await (const m of callServerStream<CalibratorServiceClient, CaptureActivationsRequest, CaptureActivationsResponse>(client, client.captureActivations, { model: gpt2, tensorNames: [t], calibrationData: ids, maxTokens: 0 } )) msgs.push(m);
   const chunk = msgs.find((m) => m.chunk)!.chunk!;
   assert.deepEqual(chunk.shape, [64, 256]);
   assert.equal(chunk.data.length, 64 * 256 * 4);
