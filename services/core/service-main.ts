@@ -45,10 +45,17 @@ export interface ServiceMainOptions {
   stages?: (runtime: MeshRuntime) => Record<string, StageHandler>;
 }
 
+/**
+ * Ack deadline of stage work. Workers extend it while a stage runs, but synchronous graph passes
+ * on large models can hold the event loop for tens of seconds; a longer deadline keeps that from
+ * looking like a dead worker (which would hand the stage to another replica).
+ */
+export const STAGE_ACK_WAIT_MS = 120_000;
+
 /** Starts the StageWorkers of the given services on the runtime's bus (logging through `logger`). */
 export async function startStageWorkers(runtime: MeshRuntime, logger: Logger, services: Record<string, Record<string, StageHandler>>): Promise<{ stop(): Promise<void> }> {
   return startWorkers(
-    { bus: runtime.bus, store: runtime.artifacts, log: (level, msg, fields) => logger[level](fields ?? {}, msg) },
+    { bus: runtime.bus, store: runtime.artifacts, consume: { ackWaitMs: STAGE_ACK_WAIT_MS }, log: (level, msg, fields) => logger[level](fields ?? {}, msg) },
     services,
   );
 }
@@ -74,7 +81,8 @@ export async function runServiceMain(opts: ServiceMainOptions): Promise<StartedS
   }
   const logger = createLogger({ name: opts.name, level: config.logLevel });
   const metrics = createMetrics();
-  const runtime = await createRuntime(config);
+  // MODELOPT_NATS_NAMESPACE isolates streams, work queues and the job bucket (tests, tenants)
+  const runtime = await createRuntime({ ...config, natsNamespace: (opts.env ?? process.env)['MODELOPT_NATS_NAMESPACE'] || undefined });
   const server = await createServer({
     name: opts.name,
     port: config.port,
@@ -85,20 +93,27 @@ export async function runServiceMain(opts: ServiceMainOptions): Promise<StartedS
     metrics,
     handleSignals: true,
   });
-  const workers = opts.stages && config.natsUrl ? await startStageWorkers(runtime, logger, { [opts.name]: opts.stages(runtime) }) : undefined;
+  const stages = opts.stages && config.natsUrl ? { [opts.name]: opts.stages(runtime) } : undefined;
+  const workers = stages ? await startStageWorkers(runtime, logger, stages) : undefined;
+  if (stages) logger.info({ stages: Object.keys(stages[opts.name]!) }, `${opts.name} stage worker on modelopt.work.${opts.name}`);
   const side = config.metricsPort
     ? await serveMetrics(metrics, { port: config.metricsPort, host: config.host, healthy: () => server.health.get('') === ServingStatus.SERVING })
     : undefined;
   logger.info({ port: server.port, metricsPort: side?.port, device: config.device }, `${opts.name} listening on ${server.address}`);
+  // after the server closed (stop() or a signal): stop taking work, then release the bus (a NATS
+  // connection would keep the process alive) and the store
+  let released: Promise<void> | undefined;
+  const release = (): Promise<void> =>
+    (released ??= (async () => {
+      await workers?.stop();
+      await side?.close();
+      await runtime.close();
+    })());
   const stop = async (): Promise<void> => {
     await workers?.stop();
     await server.shutdown();
-    await side?.close();
-    await runtime.close();
+    await release();
   };
-  void server.closed.then(async () => {
-    await workers?.stop();
-    await side?.close();
-  });
+  void server.closed.then(release);
   return { server, metrics, metricsPort: side?.port, stop };
 }
