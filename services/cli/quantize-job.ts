@@ -114,7 +114,7 @@ export async function runQuantizeJob(opts: QuantizeJobOptions): Promise<Quantize
       for await (const msg of callServerStream(
         mesh.calibrator,
         mesh.calibrator.calibrate,
-        { model: prepared, tensorNames: analysis.tensorsToCalibrate, method, calibrationData: dataRef, shardStart: 0, shardEnd: 0, quantizeMode: modeToProto(args.options.quantizeMode) },
+        { model: prepared, tensorNames: analysis.tensorsToCalibrate, method, calibrationData: dataRef, shardStart: 0, shardEnd: 0, quantizeMode: modeToProto(args.options.quantizeMode), rangesOnly: false, globalRanges: [] },
         LONG,
       )) {
         if (msg.progress) progress('calibrate', msg.progress.fraction, msg.progress.message);

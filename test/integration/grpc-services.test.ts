@@ -98,7 +98,7 @@ test('every RPC answers an empty/minimal request with a clean status: OK, UNIMPL
   await expectClean('Prepare', callUnary(ga, ga.prepare, { model: undefined, config: undefined }));
   await expectClean('Analyze', callUnary(ga, ga.analyze, { model: undefined, config: undefined }));
   const cal = createClient(CalibratorServiceClient, addr('calibrator'));
-  await expectClean('Calibrate', drain(callServerStream(cal, cal.calibrate, { tensorNames: ['x'], method: 0, shardStart: 0, shardEnd: 0, quantizeMode: 0 })));
+  await expectClean('Calibrate', drain(callServerStream(cal, cal.calibrate, { tensorNames: ['x'], method: 0, shardStart: 0, shardEnd: 0, quantizeMode: 0, rangesOnly: false, globalRanges: [] })));
   await expectClean('MergeHistograms', callUnary(cal, cal.mergeHistograms, { shards: [] }));
   await expectClean('CaptureActivations', drain(callServerStream(cal, cal.captureActivations, { tensorNames: [], maxTokens: 0 })));
   const q = createClient(QuantizerServiceClient, addr('quantizer'));

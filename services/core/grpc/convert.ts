@@ -106,9 +106,10 @@ export function calibrationTableFromProto(t: PbTable | undefined): CalibrationTa
       nanCount: r.nanCount,
       infCount: r.infCount,
       histogram: r.histogram ? { counts: r.histogram.counts, edges: r.histogram.edges } : undefined,
+      warnings: r.warnings.length ? r.warnings : undefined,
     };
   }
-  return { method: methodFromProto(t.method), samples: t.numBatches, ranges };
+  return { method: methodFromProto(t.method), samples: t.numBatches, ranges, notes: t.notes.length ? t.notes : undefined };
 }
 
 export function calibrationTableToProto(t: CalibrationTable): PbTable {
@@ -126,6 +127,8 @@ export function calibrationTableToProto(t: CalibrationTable): PbTable {
       histogram: r.histogram ? { counts: r.histogram.counts, edges: r.histogram.edges } : undefined,
       nanCount: r.nanCount ?? 0,
       infCount: r.infCount ?? 0,
+      warnings: r.warnings ?? [],
     })),
+    notes: t.notes ?? [],
   };
 }

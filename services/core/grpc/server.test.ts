@@ -70,9 +70,9 @@ const calibrator = defineService(CalibratorServiceService, {
       if (req.tensorNames[i] === 'slow') await waitAborted(ctx, 20_000);
     }
     if (req.tensorNames.includes('fail')) throw new InvalidArgument('tensor "fail" is not in the graph');
-    yield { result: { table: { method: req.method, ranges: [], numBatches: 3 } } };
+    yield { result: { table: { method: req.method, ranges: [], numBatches: 3, notes: [] } } };
   }),
-  mergeHistograms: unary((req) => ({ table: { method: 0, ranges: [], numBatches: req.shards.length } })),
+  mergeHistograms: unary((req) => ({ table: { method: 0, ranges: [], numBatches: req.shards.length, notes: [] } })),
   captureActivations: unimplemented('not here'),
 });
 
@@ -153,14 +153,14 @@ test('server streaming: progress then result, domain error after messages, clien
   const srv = await startKit();
   const c = createClient(CalibratorServiceClient, srv.address);
   const msgs: CalibrateResponse[] = [];
-  for await (const m of callServerStream(c, c.calibrate, { tensorNames: ['a', 'b'], method: 2, shardStart: 0, shardEnd: 0, quantizeMode: 0 })) msgs.push(m);
+  for await (const m of callServerStream(c, c.calibrate, { tensorNames: ['a', 'b'], method: 2, shardStart: 0, shardEnd: 0, quantizeMode: 0, rangesOnly: false, globalRanges: [] })) msgs.push(m);
   assert.deepEqual(msgs.map((m) => m.progress?.message ?? `result:${m.result?.table?.numBatches}`), ['a', 'b', 'result:3']);
   assert.equal(msgs[2]!.result!.table!.method, 2);
 
   const got: string[] = [];
   await assert.rejects(
     (async () => {
-      for await (const m of callServerStream(c, c.calibrate, { tensorNames: ['x', 'fail'], method: 0, shardStart: 0, shardEnd: 0, quantizeMode: 0 })) got.push(m.progress!.message);
+      for await (const m of callServerStream(c, c.calibrate, { tensorNames: ['x', 'fail'], method: 0, shardStart: 0, shardEnd: 0, quantizeMode: 0, rangesOnly: false, globalRanges: [] })) got.push(m.progress!.message);
     })(),
     (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /not in the graph/.test(e.details),
   );
@@ -170,7 +170,7 @@ test('server streaming: progress then result, domain error after messages, clien
   const ac = new AbortController();
   await assert.rejects(
     (async () => {
-      for await (const m of callServerStream(c, c.calibrate, { tensorNames: ['slow', 'never'], method: 0, shardStart: 0, shardEnd: 0, quantizeMode: 0 }, { signal: ac.signal })) {
+      for await (const m of callServerStream(c, c.calibrate, { tensorNames: ['slow', 'never'], method: 0, shardStart: 0, shardEnd: 0, quantizeMode: 0, rangesOnly: false, globalRanges: [] }, { signal: ac.signal })) {
         if (m.progress?.message === 'slow') ac.abort();
       }
     })(),
