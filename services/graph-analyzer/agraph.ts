@@ -28,9 +28,19 @@ export class AGraph {
   private orderCache?: Int32Array;
   /** tensor name -> tensor id */
   private readonly tid = new Map<string, number>();
+  /** tensor id -> name */
+  readonly tensorNames: string[] = [];
+  /** per tensor id: initializer / graph input flags */
+  readonly isInit: Uint8Array;
+  readonly isGraphInput: Uint8Array;
+  /** node inputs/outputs as tensor ids (CSR by node, aligned with positions; -1 for an empty name) */
+  readonly inStart: Int32Array;
+  readonly inIds: Int32Array;
+  readonly outStart: Int32Array;
+  readonly outIds: Int32Array;
   /** first producer per tensor id (-1: none) and how many producers it has */
-  private readonly prodFirst: Int32Array;
-  private readonly prodCount: Int32Array;
+  readonly prodFirst: Int32Array;
+  readonly prodCount: Int32Array;
   /** consumers per tensor id, CSR */
   private readonly consStart: Int32Array;
   private readonly consList: Int32Array;
@@ -51,63 +61,92 @@ export class AGraph {
     this.graphOutputs = new Set();
     for (const o of graph.output) this.graphOutputs.add(o.name);
     const tid = this.tid;
-    // pass 1: intern names, count consumers
-    let nt = 0;
-    const intern = (t: string): number => {
-      let id = tid.get(t);
-      if (id === undefined) {
-        id = nt++;
-        tid.set(t, id);
-      }
-      return id;
-    };
+    const tnames = this.tensorNames;
+    // pass 1: intern every input and output name; ids aligned with input/output positions (-1: empty name)
+    let nIn = 0;
+    let nOut = 0;
+    for (let i = 0; i < n; i++) {
+      nIn += nodes[i]!.input.length;
+      nOut += nodes[i]!.output.length;
+    }
+    const inStart = new Int32Array(n + 1);
+    const outStart = new Int32Array(n + 1);
+    const inIds = new Int32Array(nIn);
+    const outIds = new Int32Array(nOut);
+    let qi = 0;
+    let qo = 0;
     let consTotal = 0;
     for (let i = 0; i < n; i++) {
       const node = nodes[i]!;
       this.names[i] = node.name;
       this.ops[i] = node.opType;
+      outStart[i] = qo;
       const outs = node.output;
-      for (let k = 0; k < outs.length; k++) if (outs[k]) intern(outs[k]!);
+      for (let k = 0; k < outs.length; k++) {
+        const t = outs[k]!;
+        let id = -1;
+        if (t) {
+          id = tid.get(t) ?? -1;
+          if (id < 0) {
+            id = tnames.length;
+            tid.set(t, id);
+            tnames.push(t);
+          }
+        }
+        outIds[qo++] = id;
+      }
+      inStart[i] = qi;
       const ins = node.input;
       for (let k = 0; k < ins.length; k++) {
-        if (ins[k]) {
-          intern(ins[k]!);
+        const t = ins[k]!;
+        let id = -1;
+        if (t) {
+          id = tid.get(t) ?? -1;
+          if (id < 0) {
+            id = tnames.length;
+            tid.set(t, id);
+            tnames.push(t);
+          }
           consTotal++;
         }
+        inIds[qi++] = id;
       }
     }
+    inStart[n] = qi;
+    outStart[n] = qo;
+    this.inStart = inStart;
+    this.inIds = inIds;
+    this.outStart = outStart;
+    this.outIds = outIds;
+    const nt = tnames.length;
+    this.isInit = new Uint8Array(nt);
+    this.isGraphInput = new Uint8Array(nt);
+    for (let t = 0; t < nt; t++) {
+      if (this.initializers.has(tnames[t]!)) this.isInit[t] = 1;
+      else if (this.graphInputs.has(tnames[t]!)) this.isGraphInput[t] = 1;
+    }
+    // pass 2: producers and consumer counts
     this.prodFirst = new Int32Array(nt).fill(-1);
     this.prodCount = new Int32Array(nt);
     const cnt = new Int32Array(nt + 1);
-    const inIds = new Int32Array(consTotal);
-    let q = 0;
     for (let i = 0; i < n; i++) {
-      const node = nodes[i]!;
-      const outs = node.output;
-      for (let k = 0; k < outs.length; k++) {
-        if (!outs[k]) continue;
-        const id = tid.get(outs[k]!)!;
+      for (let k = outStart[i]!; k < outStart[i + 1]!; k++) {
+        const id = outIds[k]!;
+        if (id < 0) continue;
         if (this.prodFirst[id] === -1) this.prodFirst[id] = i;
         this.prodCount[id]!++;
       }
-      const ins = node.input;
-      for (let k = 0; k < ins.length; k++) {
-        if (!ins[k]) continue;
-        const id = tid.get(ins[k]!)!;
-        inIds[q++] = id;
-        cnt[id + 1]!++;
-      }
     }
+    for (let k = 0; k < nIn; k++) if (inIds[k]! >= 0) cnt[inIds[k]! + 1]!++;
     for (let t = 0; t < nt; t++) cnt[t + 1]! += cnt[t]!;
     this.consStart = cnt;
+    // pass 3: consumer lists in node order
     const fill = cnt.slice(0, nt);
     this.consList = new Int32Array(consTotal);
-    q = 0;
     for (let i = 0; i < n; i++) {
-      const ins = nodes[i]!.input;
-      for (let k = 0; k < ins.length; k++) {
-        if (!ins[k]) continue;
-        this.consList[fill[inIds[q++]!]!++] = i;
+      for (let k = inStart[i]!; k < inStart[i + 1]!; k++) {
+        const id = inIds[k]!;
+        if (id >= 0) this.consList[fill[id]!++] = i;
       }
     }
     this.parentCache = new Array(n);
@@ -173,13 +212,10 @@ export class AGraph {
   parents(i: number): readonly number[] {
     let c = this.parentCache[i];
     if (!c) {
-      const ins = this.nodes[i]!.input;
       let out: number[] | undefined;
-      for (let k = 0; k < ins.length; k++) {
-        const t = ins[k]!;
-        if (!t) continue;
-        const p = this.producer(t);
-        if (p >= 0) (out ??= []).push(p);
+      for (let k = this.inStart[i]!; k < this.inStart[i + 1]!; k++) {
+        const id = this.inIds[k]!;
+        if (id >= 0 && this.prodCount[id] === 1) (out ??= []).push(this.prodFirst[id]!);
       }
       c = out ?? EMPTY;
       this.parentCache[i] = c;
@@ -187,15 +223,21 @@ export class AGraph {
     return c;
   }
 
+  /** Consumers of a tensor id, in node order. */
+  consumersOf(id: number): NodeIds {
+    return id < 0 ? NONE : this.consList.subarray(this.consStart[id]!, this.consStart[id + 1]!);
+  }
+
   /** Every consumer of every output, duplicates kept. */
   children(i: number): NodeIds {
     let c = this.childCache[i];
     if (!c) {
-      const outs = this.nodes[i]!.output;
-      if (outs.length === 1) c = outs[0] ? this.consumers(outs[0]) : NONE;
+      const a = this.outStart[i]!;
+      const b = this.outStart[i + 1]!;
+      if (b - a === 1) c = this.consumersOf(this.outIds[a]!);
       else {
         const acc: number[] = [];
-        for (const o of outs) if (o) for (const k of this.consumers(o)) acc.push(k);
+        for (let k = a; k < b; k++) for (const x of this.consumersOf(this.outIds[k]!)) acc.push(x);
         c = acc;
       }
       this.childCache[i] = c;
@@ -234,11 +276,18 @@ export function levelOrder(graph: GraphProto, g?: AGraph): Int32Array {
     const hasSub = node.attribute.length > 0 && node.attribute.some(hasSubgraph);
     const all = hasSub ? [...ins, ...implicitInputs(node)] : ins;
     for (let k = 0; k < all.length; k++) {
-      const t = all[k]!;
-      if (!t) continue;
-      const p = g ? g.firstProducer(t) : (prodIdx!.get(t) ?? -1);
+      let p: number;
+      if (g && !hasSub) {
+        const id = g.inIds[g.inStart[i]! + k]!;
+        if (id < 0) continue;
+        p = g.prodFirst[id]!;
+      } else {
+        const t = all[k]!;
+        if (!t) continue;
+        p = g ? g.firstProducer(t) : (prodIdx!.get(t) ?? -1);
+      }
       if (p < 0) continue;
-      if (p === i) throw new InvalidArgument(`graph has a cycle: node "${node.name || node.opType}" reads its own output "${t}"`);
+      if (p === i) throw new InvalidArgument(`graph has a cycle: node "${node.name || node.opType}" reads its own output`);
       let dup = false;
       for (let q = base; q < deps.length; q++) {
         if (deps[q] === p) {

@@ -31,9 +31,16 @@ export class ConstTensors {
     if (!t) return false;
     const id = this.g.tensorId(t);
     if (id < 0) return this.g.initializers.has(t);
+    return this.isConstId(id);
+  }
+
+  /** isConst by tensor id (ids from the AGraph). */
+  isConstId(id: number): boolean {
+    if (id < 0) return false;
     const v = this.tmemo[id]!;
     if (v !== 0) return v > 0;
-    if (this.g.initializers.has(t)) {
+    const t = this.g.tensorNames[id]!;
+    if (this.g.isInit[id]) {
       this.tmemo[id] = 1;
       return true;
     }
@@ -101,8 +108,9 @@ export class ConstTensors {
     const m = this.nodeMemo[i]!;
     if (m !== 0) return m > 0;
     let r = false;
-    for (const t of this.g.inputs(i)) {
-      if (this.isConst(t)) {
+    const g = this.g;
+    for (let k = g.inStart[i]!; k < g.inStart[i + 1]!; k++) {
+      if (this.isConstId(g.inIds[k]!)) {
         r = true;
         break;
       }

@@ -37,32 +37,42 @@ export class FusiblePartitioner {
     return r;
   }
 
-  private readonly outPos = new Map<string, number>();
+  /** per tensor id: position in the current partition of its producer, valid when stamp matches */
+  private outPos?: Int32Array;
+  private outStamp?: Int32Array;
+  private stamp = 0;
 
   /** Grows one partition from `seed`. Returns the nodes in the order they were added. */
   grow(seed: number): number[] {
     const part: number[] = [];
-    this.outPos.clear();
+    const nt = this.ctx.g.tensorCount;
+    this.outPos ??= new Int32Array(nt);
+    this.outStamp ??= new Int32Array(nt);
+    this.stamp++;
     this.visit(seed, part);
     return part;
   }
 
   private visit(cur: number, part: number[]): void {
     const { g, consts, backbones, nonResidual, partitioned } = this.ctx;
-    const outPos = this.outPos;
+    const outPos = this.outPos!;
+    const outStamp = this.outStamp!;
+    const stamp = this.stamp;
     if (g.ops[cur] === 'Mul' && !this.isFusibleMul(cur)) return;
     const pos = part.length;
     part.push(cur);
     partitioned[cur] = 1;
-    const outs = g.outputs(cur);
-    for (let k = 0; k < outs.length; k++) {
-      const o = outs[k]!;
-      if (o && !outPos.has(o)) outPos.set(o, pos);
+    for (let k = g.outStart[cur]!; k < g.outStart[cur + 1]!; k++) {
+      const o = g.outIds[k]!;
+      if (o >= 0 && outStamp[o] !== stamp) {
+        outStamp[o] = stamp;
+        outPos[o] = pos;
+      }
     }
     if (g.ops[cur] === 'Add' && nonResidual.get(cur)) return;
     // consumers are judged against the partition's outputs as they are now
     const snapshot = part.length;
-    const curOut0 = outs[0];
+    const curOut0 = g.outputs(cur)[0];
     const children = g.children(cur);
     for (let j = 0; j < children.length; j++) {
       const c = children[j]!;
@@ -71,11 +81,13 @@ export class FusiblePartitioner {
       let ok = false;
       if (isPointwise(op)) {
         ok = true;
-        const ins = g.inputs(c);
-        for (let k = 0; k < ins.length; k++) {
-          const t = ins[k]!;
-          const p = outPos.get(t);
-          if (!(p !== undefined && p < snapshot) && !consts.isConst(t)) {
+        for (let k = g.inStart[c]!; k < g.inStart[c + 1]!; k++) {
+          const t = g.inIds[k]!;
+          if (t < 0) {
+            ok = false; // an empty optional input is neither inside the partition nor const
+            break;
+          }
+          if (!(outStamp[t] === stamp && outPos[t]! < snapshot) && !consts.isConstId(t)) {
             ok = false;
             break;
           }

@@ -34,8 +34,7 @@ export function classifyCask(g: AGraph, consts: ConstTensors, cask: number[][]):
   const outPart = new Int32Array(g.tensorCount).fill(-1);
   for (let pi = 0; pi < cask.length; pi++) {
     for (const n of cask[pi]!) {
-      const outs = g.outputs(n);
-      for (let k = 0; k < outs.length; k++) if (outs[k]) outPart[g.tensorId(outs[k]!)] = pi;
+      for (let k = g.outStart[n]!; k < g.outStart[n + 1]!; k++) if (g.outIds[k]! >= 0) outPart[g.outIds[k]!] = pi;
     }
   }
   for (let pi = 0; pi < cask.length; pi++) {
@@ -43,12 +42,11 @@ export function classifyCask(g: AGraph, consts: ConstTensors, cask: number[][]):
     for (const n of part) {
       let external = false;
       let internal: Edge[] | undefined;
-      const ins = g.inputs(n);
-      for (let k = 0; k < ins.length; k++) {
-        const t = ins[k]!;
-        if (!t || consts.isConst(t)) continue;
-        if (outPart[g.tensorId(t)] !== pi) external = true;
-        else (internal ??= []).push({ producer: g.firstProducer(t), consumer: n, tensor: t });
+      for (let k = g.inStart[n]!; k < g.inStart[n + 1]!; k++) {
+        const id = g.inIds[k]!;
+        if (id < 0 || consts.isConstId(id)) continue;
+        if (outPart[id] !== pi) external = true;
+        else (internal ??= []).push({ producer: g.prodFirst[id]!, consumer: n, tensor: g.tensorNames[id]! });
       }
       if (!external) res.internal.push(n);
       else if (internal) {

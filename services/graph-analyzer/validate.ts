@@ -42,20 +42,21 @@ export function validateGraph(g: AGraph): void {
   const isSource = (t: string): boolean => g.initializers.has(t) || g.graphInputs.has(t);
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
-    const outs = n.output;
-    for (let k = 0; k < outs.length; k++) {
-      const o = outs[k]!;
-      if (!o) continue;
-      if (g.producerCount(o) > 1 && g.firstProducer(o) !== i) {
-        const prev = nodes[g.firstProducer(o)]!;
+    for (let k = g.outStart[i]!; k < g.outStart[i + 1]!; k++) {
+      const id = g.outIds[k]!;
+      if (id < 0) continue;
+      const o = g.tensorNames[id]!;
+      if (g.prodCount[id]! > 1 && g.prodFirst[id] !== i) {
+        const prev = nodes[g.prodFirst[id]!]!;
         throw new InvalidArgument(`tensor "${o}" is produced by two nodes: "${prev.name || prev.opType}" and "${n.name || n.opType}"`);
       }
-      if (isSource(o)) throw new InvalidArgument(`node "${n.name || n.opType}" writes "${o}", which is a graph input or initializer`);
+      if (g.isInit[id] || g.isGraphInput[id] || isSource(o)) throw new InvalidArgument(`node "${n.name || n.opType}" writes "${o}", which is a graph input or initializer`);
     }
-    const ins = n.input;
-    for (let k = 0; k < ins.length; k++) {
-      const t = ins[k]!;
-      if (t && g.producerCount(t) === 0 && !isSource(t)) throw new InvalidArgument(`node "${n.name || n.opType}" reads "${t}", which no node, input or initializer provides`);
+    for (let k = g.inStart[i]!; k < g.inStart[i + 1]!; k++) {
+      const id = g.inIds[k]!;
+      if (id >= 0 && g.prodCount[id] === 0 && !g.isInit[id] && !g.isGraphInput[id] && !isSource(g.tensorNames[id]!)) {
+        throw new InvalidArgument(`node "${n.name || n.opType}" reads "${g.tensorNames[id]}", which no node, input or initializer provides`);
+      }
     }
     if (n.attribute.length && n.attribute.some((a) => a.g || (a.graphs && a.graphs.length))) {
       for (const t of implicitInputs(n)) {
