@@ -54,6 +54,28 @@ export function loadFeeds(name: string, split: 'calib' | 'eval', maxSamples = In
   })));
 }
 
+/**
+ * All samples as one batch (for models with a dynamic batch dimension), the way onnxruntime's
+ * quantize_static was fed for the `ort` goldens: with it our entropy thresholds match theirs.
+ */
+export function concatFeeds(feeds: Record<string, ort.Tensor>[]): Record<string, ort.Tensor>[] {
+  if (feeds.length <= 1) return feeds;
+  const out: Record<string, ort.Tensor> = {};
+  for (const k of Object.keys(feeds[0]!)) {
+    const parts = feeds.map((f) => f[k]!);
+    if (parts[0]!.type !== 'float32') return feeds;
+    const n = parts.reduce((a, p) => a + p.data.length, 0);
+    const data = new Float32Array(n);
+    let off = 0;
+    for (const p of parts) {
+      data.set(p.data as Float32Array, off);
+      off += p.data.length;
+    }
+    out[k] = new ort.Tensor('float32', data, [parts.reduce((a, p) => a + p.dims[0]!, 0), ...parts[0]!.dims.slice(1)]);
+  }
+  return [out];
+}
+
 /** Activation tensors: inputs of nodes that are neither initializers nor Constant outputs. */
 export function activationTensors(model: ModelProto): string[] {
   const g = new Graph(model.graph as GraphProto);

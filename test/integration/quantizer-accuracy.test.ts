@@ -10,7 +10,7 @@ import { encodeModel, type ModelProto } from '../../services/core/onnx/index.js'
 import { quantizeModel } from '../../services/quantizer/quantize.js';
 import { compareModels, type CompareResult } from '../../services/exporter/compare.js';
 import { exportModel } from '../../services/exporter/export.js';
-import { calibrate, captureActivations, loadFeeds, loadPrepared, preparedModelPath, type RangeMethod } from '../helpers/ort-calib.js';
+import { calibrate, captureActivations, concatFeeds, loadFeeds, loadPrepared, preparedModelPath, type RangeMethod } from '../helpers/ort-calib.js';
 import { deriveAnalysis, readGolden } from '../helpers/goldens.js';
 import { tmpDir } from '../helpers/shared.js';
 import type { QuantizeMode } from '../../services/core/quant-types.js';
@@ -22,11 +22,16 @@ function fmt(r: CompareResult): string {
     .join('; ') + (r.quantizedOptimized ? '' : ' [quantized model ran with ORT graph optimizations off]');
 }
 
+const ONE_BATCH = new Set(['ppocr_cls', 'ppocr_rec']);
+
 async function quantizeAndCompare(name: string, mode: QuantizeMode, method: RangeMethod, calibSamples = 64, evalSamples = 64): Promise<{ result: CompareResult; model: ModelProto }> {
   const model = loadPrepared(name);
   const golden = readGolden(`${name}.modelopt.${mode === 'fp8' ? 'fp8' : 'int8-minmax'}.json`);
   const analysis = golden ? deriveAnalysis(model, golden) : undefined;
-  const table = await calibrate(model, loadFeeds(name, 'calib', calibSamples), method);
+  // Dynamic-batch models are calibrated on one batch of every sample, as onnxruntime was fed for the
+  // `ort` goldens (our entropy thresholds then equal theirs on 191 of 216 ppocr_cls tensors).
+  const feeds = loadFeeds(name, 'calib', calibSamples);
+  const table = await calibrate(model, ONE_BATCH.has(name) ? concatFeeds(feeds) : feeds, method);
   await quantizeModel({ model, options: analysis ? { quantizeMode: mode } : { quantizeMode: mode, opTypesToQuantize: ['Conv', 'Gemm', 'MatMul'] }, analysis, calibration: table });
   const out = path.join(tmpDir(`acc-${name}`), `${name}.quant.onnx`);
   const exp = exportModel(model, out);
@@ -35,9 +40,7 @@ async function quantizeAndCompare(name: string, mode: QuantizeMode, method: Rang
   return { result, model };
 }
 
-// Top-1 floor per classifier and calibration method. ppocr_cls with entropy ranges flips 2 of its
-// 64 evaluation lines (the float model's own margin on them is below 0.12): 96.9%, reported as a gap.
-const TOP1_FLOOR: Record<string, Record<string, number>> = { mnist8: { entropy: 0.98, minmax: 0.98 }, ppocr_cls: { entropy: 0.96, minmax: 0.98 } };
+const TOP1_FLOOR: Record<string, Record<string, number>> = { mnist8: { entropy: 0.98, minmax: 0.98 }, ppocr_cls: { entropy: 0.98, minmax: 0.98 } };
 for (const name of ['mnist8', 'ppocr_cls']) {
   for (const method of ['entropy', 'minmax'] as const) {
     test(`INT8 ${method} on classifier ${name}: cosine >= 0.99 and top-1 agreement >= ${TOP1_FLOOR[name]![method]}`, async () => {
