@@ -2,6 +2,7 @@
  * `modelopt` command entry. Commands live in the dispatch table below: adding a command is one
  * entry (name → Command from its own module).
  */
+import * as ort from 'onnxruntime-node';
 import { DomainError } from '../core/errors.js';
 import type { Command } from './command.js';
 import { statusCommand } from './status.js';
@@ -28,6 +29,8 @@ function help(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // onnxruntime's warnings (initializers listed as inputs, ...) are not the user's business here.
+  if (!argv.includes('--verbose')) ort.env.logLevel = 'error';
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(help());
