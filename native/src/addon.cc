@@ -103,7 +103,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   for (const auto& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
 #ifdef MODELOPT_WITH_CUDA
-  RegisterCuda(env, exports);
+  exports.Set("cuda", modelopt::cuda::InitCuda(env));
 #endif
 #ifdef MODELOPT_WITH_TENSORRT
   exports.Set("tensorrt", modelopt::trt::InitTensorRt(env));

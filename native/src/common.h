@@ -11,6 +11,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -19,6 +20,10 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 namespace modelopt {
 
@@ -180,9 +185,26 @@ inline std::vector<int64_t> IntArrayArg(const Napi::CallbackInfo& info, size_t i
 // ---------------------------------------------------------------------------------------------
 // threading
 
+// Worker threads per kernel: MODELOPT_NATIVE_THREADS when set, else the CPUs this process may run
+// on (sched_getaffinity, so cpusets / taskset are honoured), at most 64.
 inline int DefaultThreads() {
-  unsigned h = std::thread::hardware_concurrency();
-  return h == 0 ? 1 : static_cast<int>(std::min(h, 64u));
+  static const int n = [] {
+    if (const char* env = std::getenv("MODELOPT_NATIVE_THREADS")) {
+      const int v = std::atoi(env);
+      if (v > 0) return std::min(v, 64);
+    }
+#ifdef __linux__
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+      const int c = CPU_COUNT(&set);
+      if (c > 0) return std::min(c, 64);
+    }
+#endif
+    const unsigned h = std::thread::hardware_concurrency();
+    return h == 0 ? 1 : static_cast<int>(std::min(h, 64u));
+  }();
+  return n;
 }
 
 // Runs fn(begin, end, worker) over [0, n) split into at most `threads` contiguous ranges, each

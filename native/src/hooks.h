@@ -5,8 +5,8 @@
 //   - add its sources:   target_sources(modelopt_native PRIVATE ...)
 //   - define the switch: target_compile_definitions(modelopt_native PRIVATE MODELOPT_WITH_CUDA=1)
 //                        (resp. MODELOPT_WITH_TENSORRT=1) and set(MODELOPT_WITH_CUDA ON)
-//   - implement the entry points below: addon.cc calls modelopt::RegisterCuda(env, exports) and sets
-//     exports.tensorrt = modelopt::trt::InitTensorRt(env); capabilities() asks
+//   - implement the entry points below: addon.cc sets exports.cuda = modelopt::cuda::InitCuda(env)
+//     and exports.tensorrt = modelopt::trt::InitTensorRt(env); capabilities() asks
 //     modelopt::cuda::cudaAvailable() / cudaDevices() (cuda_kernels.h).
 #pragma once
 #include <napi.h>
@@ -14,8 +14,10 @@
 #ifdef MODELOPT_WITH_CUDA
 #include "../cuda/cuda_kernels.h"  // modelopt::cuda::cudaAvailable(), cudaDevices()
 namespace modelopt {
-// Adds the CUDA bindings to the module exports (defined in native/cuda/bindings_cuda.cc).
-void RegisterCuda(Napi::Env env, Napi::Object exports);
+namespace cuda {
+// The CUDA bindings object, set as exports.cuda (defined in native/cuda/bindings_cuda.cc).
+Napi::Object InitCuda(Napi::Env env);
+}  // namespace cuda
 }  // namespace modelopt
 #endif
 
