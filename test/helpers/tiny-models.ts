@@ -12,7 +12,7 @@ export function buildModel(opts: { nodes: NodeProto[]; inputs: ValueInfoProto[];
     irVersion: opts.ir ?? 8,
     opsetImport: [{ domain: '', version: opts.opset ?? 13 }],
     producerName: 'test',
-    graph: onnx.GraphProto.create({ name: 'g', node: opts.nodes, input: opts.inputs, output: opts.outputs, initializer: opts.initializers ?? [] }),
+    graph: onnx.GraphProto.create({ name: 'g', node: opts.nodes as never, input: opts.inputs as never, output: opts.outputs as never, initializer: (opts.initializers ?? []) as never }),
   });
   return onnx.ModelProto.decode(onnx.ModelProto.encode(m).finish()) as unknown as ModelProto;
 }
