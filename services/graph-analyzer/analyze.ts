@@ -18,7 +18,7 @@ import { classifyCask, filterKgenHeads, findRemaining, outputLayerSkips, compile
 import { defaultQuantizableOpTypes, INT8_DEFAULT_OP_TYPES } from './op-types.js';
 import { inferElemTypes } from './dtypes.js';
 import { predictQdq } from './qdq-predict.js';
-import { checkOps, validateGraph, isPrepared, MAX_SUPPORTED_OPSET } from './validate.js';
+import { checkOps, validateGraph, isPrepared, takePreparedIndex, MAX_SUPPORTED_OPSET } from './validate.js';
 
 export interface AnalyzeOptions {
   quantizeMode?: QuantizeMode;
@@ -51,7 +51,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   viIdx.delete(graph);
   const opset = defaultOpset(model);
   if (opset > MAX_SUPPORTED_OPSET) throw new InvalidArgument(`model opset ${opset} is beyond the supported ${MAX_SUPPORTED_OPSET}`);
-  const g = new AGraph(graph);
+  const g = takePreparedIndex(graph) ?? new AGraph(graph);
   if (!isPrepared(graph)) {
     validateGraph(g);
     checkOps(model);

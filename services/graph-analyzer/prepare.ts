@@ -40,18 +40,20 @@ export interface PrepareResult {
 }
 
 /** Structural checks shared by Prepare and Analyze; throws InvalidArgument naming the node. */
-export function checkModel(model: ModelProto): void {
+export function checkModel(model: ModelProto): AGraph {
   const opset = defaultDomainOpset(model);
   if (opset > MAX_SUPPORTED_OPSET) throw new InvalidArgument(`model opset ${opset} is beyond the supported maximum ${MAX_SUPPORTED_OPSET}`);
   if (opset === 0) throw new InvalidArgument('model has no opset_import for the default ONNX domain');
   const graph = model.graph as GraphProto;
-  validateGraph(new AGraph(graph));
+  const g = new AGraph(graph);
+  validateGraph(g);
   checkOps(model);
+  return g;
 }
 
 /** Prepares a decoded model in place. */
 export function prepare(model: ModelProto, opts: PrepareOptions = {}): PrepareResult {
-  checkModel(model);
+  const checked = checkModel(model);
   const files: string[] = [];
   const keep = opts.keepIntermediateFiles === true;
   const base = opts.modelName ?? 'model';
@@ -75,7 +77,11 @@ export function prepare(model: ModelProto, opts: PrepareOptions = {}): PrepareRe
   const named = renamedNodes.length > 0;
   const duplicatedWeights = duplicates.length > 0;
   if (named || duplicatedWeights) save('named');
-  markPrepared(graph);
+  // The index built for the checks stays valid when only names changed: hand it to Analyze.
+  if (!converted && !duplicatedWeights) {
+    for (const r of renamedNodes) checked.names[r.index] = r.name;
+    markPrepared(graph, checked);
+  } else markPrepared(graph);
   return { model, opsetBefore: from, opset: defaultDomainOpset(model), converted, named, duplicatedWeights, renamedNodes, duplicates, intermediateFiles: files };
 }
 

@@ -71,10 +71,20 @@ export function validateGraph(g: AGraph): void {
 }
 
 /** Graphs Prepare checked and produced in this process, with the node list it left them with. */
-const prepared = new WeakMap<GraphProto, { nodes: NodeProto[]; count: number }>();
+const prepared = new WeakMap<GraphProto, { nodes: NodeProto[]; count: number; index?: AGraph }>();
 
-export function markPrepared(graph: GraphProto): void {
-  prepared.set(graph, { nodes: graph.node, count: graph.node.length });
+/** Records a graph Prepare produced, with the analysis index when it still matches the graph. */
+export function markPrepared(graph: GraphProto, index?: AGraph): void {
+  prepared.set(graph, { nodes: graph.node, count: graph.node.length, index });
+}
+
+/** The analysis index Prepare left for this graph (once), if the graph is unchanged since. */
+export function takePreparedIndex(graph: GraphProto): AGraph | undefined {
+  const p = prepared.get(graph);
+  if (!p || !p.index || p.nodes !== graph.node || p.count !== graph.node.length) return undefined;
+  const g = p.index;
+  p.index = undefined;
+  return g;
 }
 
 /** Whether the graph comes straight from Prepare (same node list), so its structure is already checked. */
