@@ -21,7 +21,7 @@ export interface EmbeddedOptions {
   shutdownTimeoutMs?: number;
   /** Run the services' job-plan stages from the work queues (default true; in-memory or NATS bus alike). */
   workers?: boolean;
-  /** NATS only: namespace of the streams, work queues and job KV bucket (tests); unset in production. */
+  /** NATS only: namespace of the streams, work queues and job KV bucket (default $MODELOPT_NATS_NAMESPACE); unset in production. */
   natsNamespace?: string;
 }
 
@@ -35,7 +35,7 @@ export interface EmbeddedMesh {
 
 export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedMesh> {
   const metrics = createMetrics();
-  const runtime = await createRuntime({ ...opts.config, natsNamespace: opts.natsNamespace });
+  const runtime = await createRuntime({ ...opts.config, natsNamespace: opts.natsNamespace ?? (process.env['MODELOPT_NATS_NAMESPACE'] || undefined) });
   const basePort = opts.basePort ?? 50051;
   const servers: EmbeddedMesh['servers'] = [];
   let workers: { stop(): Promise<void> } | undefined;

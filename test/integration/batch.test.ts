@@ -45,8 +45,8 @@ async function runInOrt(quantFile: string, original: string, evalFile: string): 
   const arrays = readNpz(evalFile);
   const [name, arr] = Object.entries(arrays)[0]!;
   const rowSize = arr.shape.slice(1).reduce((a, b) => a * b, 1);
-  const q = await ort.InferenceSession.create(quantFile);
-  const o = await ort.InferenceSession.create(original);
+  const q = await ort.InferenceSession.create(quantFile, { logSeverityLevel: 3 });
+  const o = await ort.InferenceSession.create(original, { logSeverityLevel: 3 });
   try {
     assert.deepEqual(q.inputNames, o.inputNames);
     let agree = 0;
