@@ -296,7 +296,7 @@ const COMMON: FlagSpec[] = [
 ];
 const SUBMIT_FLAGS: FlagSpec[] = [
   { name: 'wait', kind: 'bool', help: 'wait for every job, showing counts by status (implied without NATS)' },
-  { name: 'out', kind: 'string', help: 'with --wait: download each completed job into DIR/<job id>/ (model, comparison.json, job.json)' },
+  { name: 'out', kind: 'string', help: 'with --wait: download each completed job into DIR/<job id>/ (model, comparison.json, job.json); default without NATS: ./modelopt-batch-out' },
   { name: 'force', kind: 'bool', help: 'run jobs that already completed again (finished stages still come from the cache)' },
   { name: 'workers', kind: 'bool', help: 'with NATS: also run stage workers of all services in this process' },
   { name: 'timeout', kind: 'int', help: 'with --wait: give up after this many seconds (default 3600)' },
@@ -352,7 +352,8 @@ async function runSubmit(argv: string[]): Promise<number> {
   const session = await openSession(values, values['workers'] === true);
   try {
     const wait = values['wait'] === true || !session.nats;
-    const outDir = typeof values['out'] === 'string' ? path.resolve(values['out']) : undefined;
+    // in process the store is temporary: keep the results unless told where
+    const outDir = typeof values['out'] === 'string' ? path.resolve(values['out']) : session.nats ? undefined : path.resolve('modelopt-batch-out');
     if (outDir && !wait) throw new InvalidArgument('--out needs --wait');
     const t0 = Date.now();
     const submitted = await submitBatch(session.runtime, specs, {
