@@ -11,6 +11,7 @@ import type { CalibrationTable, ShardStatistics } from '../../gen/modelopt/v1/ca
 import type { QuantizeResult } from '../../gen/modelopt/v1/quantizer.js';
 import type { ExportResponse, OutputComparison } from '../../gen/modelopt/v1/exporter.js';
 import { callUnary, callServerStream } from '../core/grpc/client.js';
+import { FailedPrecondition } from '../core/errors.js';
 import { optionsToProto, methodToProto, modeToProto } from '../core/grpc/convert.js';
 import { jobSubject } from '../core/events/subjects.js';
 import type { EventBus, JobEvent } from '../core/events/types.js';
@@ -102,7 +103,14 @@ export async function runQuantizeJob(opts: QuantizeJobOptions): Promise<Quantize
   const prepare = await stage('prepare', () => callUnary(mesh.analyzer, mesh.analyzer.prepare, { model: modelRef, config }, LONG));
   const prepared = prepare.preparedModel ?? modelRef;
   const analysis = await stage('analyze', () => callUnary(mesh.analyzer, mesh.analyzer.analyze, { model: prepared, config }, LONG));
-  if (analysis.selectedNodes.length === 0) warn('the analyzer selected no node to quantize');
+  if (analysis.selectedNodes.length === 0 && !isInt4(args.options.quantizeMode)) {
+    // The reference returns without writing anything in this case; we say why instead.
+    const total = analysis.decisions.length;
+    throw new FailedPrecondition(
+      `nothing to quantize: the analyzer selected none of the ${total} top-level nodes of ${args.onnxPath} for ${args.options.quantizeMode} ` +
+        `(run \`modelopt analyze\` to see each node's rule; nodes inside If/Loop subgraphs are not considered, as in the reference); no output written`,
+    );
+  }
 
   let calibration: CalibrationTable | undefined;
   let activations: ArtifactRef | undefined;
