@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { onnx, type GraphProto } from './proto.js';
 import { Graph, makeNode } from './graph.js';
-import { makeFloatTensor } from './tensor.js';
+import { makeFloatTensor, makeInt64Tensor } from './tensor.js';
 import { loadModel } from './model.js';
 import { InvalidArgument } from '../errors.js';
 import { modelPath } from '../../../test/helpers/shared.js';
@@ -48,4 +48,11 @@ test('cleanup drops dead nodes and unused initializers', () => {
   g.cleanup();
   assert.deepEqual(g.nodes.map((n) => n.name), ['live']);
   assert.equal(g.proto.initializer.length, 0);
+});
+
+test('int64 tensors saturate instead of wrapping: INT64_MAX (a Slice end) stays INT64_MAX', () => {
+  const t = makeInt64Tensor('ends', [2], [9223372036854775807, -9223372036854775808]);
+  const v = new DataView(t.rawData.buffer, t.rawData.byteOffset, 16);
+  assert.equal(v.getBigInt64(0, true), 2n ** 63n - 1n);
+  assert.equal(v.getBigInt64(8, true), -(2n ** 63n));
 });

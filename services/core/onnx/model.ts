@@ -8,6 +8,7 @@ import { onnx, type ModelProto, type TensorProto, type GraphProto } from './prot
 import { InvalidArgument, NotFound } from '../errors.js';
 import { writeFilesAtomic } from '../atomic-file.js';
 import { bitsPerElement } from './dtype.js';
+import { toInt64 } from './tensor.js';
 
 export const TWO_GIB = 2 ** 31;
 const DATA_LOCATION_EXTERNAL = 1;
@@ -130,7 +131,7 @@ function typedFieldsToRaw(t: TensorProto): { raw: Uint8Array; field: TypedField 
   const dt = t.dataType as number;
   if (t.floatData.length && (dt === 1)) return { raw: new Uint8Array(Float32Array.from(t.floatData).buffer), field: 'floatData' };
   if (t.doubleData.length && dt === 11) return { raw: new Uint8Array(Float64Array.from(t.doubleData).buffer), field: 'doubleData' };
-  if (t.int64Data.length && dt === 7) return { raw: new Uint8Array(BigInt64Array.from(t.int64Data.map((v) => BigInt(v))).buffer), field: 'int64Data' };
+  if (t.int64Data.length && dt === 7) return { raw: new Uint8Array(BigInt64Array.from(t.int64Data.map(toInt64)).buffer), field: 'int64Data' };
   if (t.int32Data.length && dt === 6) return { raw: new Uint8Array(Int32Array.from(t.int32Data).buffer), field: 'int32Data' };
   return undefined;
 }

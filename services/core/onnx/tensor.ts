@@ -165,8 +165,20 @@ export function makeInt8Tensor(name: string, dims: number[], values: Int8Array):
   return makeTensor(name, DataType.INT8, dims, u8(values));
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/**
+ * A JS number as int64, saturating: int64 values beyond 2^53 reach us as doubles, and INT64_MAX
+ * (Slice's "to the end") rounds to 2^63, which must not wrap around to INT64_MIN.
+ */
+export function toInt64(v: number): bigint {
+  const b = BigInt(Math.trunc(v));
+  return b > INT64_MAX ? INT64_MAX : b < INT64_MIN ? INT64_MIN : b;
+}
+
 export function makeInt64Tensor(name: string, dims: number[], values: number[]): TensorProto {
-  const b = new BigInt64Array(values.map((v) => BigInt(v)));
+  const b = new BigInt64Array(values.map(toInt64));
   return makeTensor(name, DataType.INT64, dims, u8(b));
 }
 
