@@ -83,6 +83,7 @@ describe('modelopt batch on a real NATS server (two worker sets)', () => {
   let states: JobState[];
   let corruptJobId: string;
   let elapsedMs: number;
+  const extraMeshes: EmbeddedMesh[] = [];
 
   before(async () => {
     nats = await getNats();
@@ -97,6 +98,7 @@ describe('modelopt batch on a real NATS server (two worker sets)', () => {
     await unsubscribe?.();
     await meshA?.stop('test done');
     await meshB?.stop('test done');
+    for (const m of extraMeshes) await m.stop('test done');
     await client?.close();
     const bus = await NatsEventBus.connect({ servers: nats.url, namespace, onError: () => undefined });
     await bus.destroyResources();
@@ -219,6 +221,46 @@ describe('modelopt batch on a real NATS server (two worker sets)', () => {
     // the first run's calibrate (entropy on 64 images) alone costs more than the whole cached rerun's stages
     assert.ok(rerunMs < computeMs, `cached rerun ${rerunMs} ms < first compute ${computeMs} ms`);
     assert.equal((await getJobState(client.bus.kv, first.jobId))!.status, 'completed');
+  });
+
+  test('jobs wait in the queue without workers and resume where they stopped when workers come back', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await meshA.stop('no workers');
+    await meshB.stop('no workers');
+    const spec = parseJobs([{ model: model('ppocr_cls'), calibrationData: data('ppocr_cls', 'calib'), evalData: data('ppocr_cls', 'eval'), options: { calibrationMethod: 'percentile' } }], ROOT);
+    const [job] = await submitBatch(client, spec);
+    await sleep(1000);
+    assert.equal((await getJobState(client.bus.kv, job!.jobId))!.status, 'queued', 'no worker: the job waits in the queue');
+
+    const dir = tmp('batch-c-');
+    dirs.push(dir);
+    const c = await startMesh(nats.url, namespace, dir);
+    extraMeshes.push(c);
+    const t0 = Date.now();
+    while ((await getJobState(client.bus.kv, job!.jobId))!.stages['prepare']!.status !== 'completed') {
+      assert.ok(Date.now() - t0 < 60_000, 'prepare did not finish');
+      await sleep(50);
+    }
+    await c.stop('worker set goes away mid-job');
+    const mid = (await getJobState(client.bus.kv, job!.jobId))!;
+    assert.notEqual(mid.status, 'completed', 'the job is not finished when its workers stop');
+    const doneBefore = mid.plan.stages.map((s) => s.name).filter((n) => mid.stages[n]!.status === 'completed');
+    assert.ok(doneBefore.includes('prepare') && doneBefore.length < mid.plan.stages.length, doneBefore.join(','));
+
+    const restartAt = Date.now();
+    const dir2 = tmp('batch-d-');
+    dirs.push(dir2);
+    extraMeshes.push(await startMesh(nats.url, namespace, dir2));
+    const [fin] = await waitBatch(client.bus, [job!.jobId], { timeoutMs: 240_000 });
+    assert.equal(fin!.status, 'completed', JSON.stringify(fin!.error));
+    for (const n of doneBefore) {
+      assert.equal(fin!.stages[n]!.finishedAtMs, mid.stages[n]!.finishedAtMs, `${n} was not run again`);
+      assert.ok(fin!.stages[n]!.finishedAtMs! < restartAt);
+    }
+    for (const s of fin!.plan.stages.filter((x) => !doneBefore.includes(x.name))) assert.ok(fin!.stages[s.name]!.finishedAtMs! > restartAt, `${s.name} ran after the restart`);
+    await sleep(200);
+    const starts = events.filter((x) => x.e.jobId === job!.jobId && x.e.kind === 'started' && x.e.stage !== 'job');
+    for (const s of fin!.plan.stages) assert.equal(starts.filter((x) => x.e.stage === s.name).length, 1, `${s.name} started exactly once`);
   });
 
   test('modelopt batch status reads the job bucket', async () => {
