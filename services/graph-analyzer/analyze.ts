@@ -16,7 +16,7 @@ import { findPatternPartitions } from './patterns.js';
 import { FusiblePartitioner } from './partitions.js';
 import { classifyCask, filterKgenHeads, findRemaining, outputLayerSkips, compileNamePatterns, type Edge } from './select.js';
 import { defaultQuantizableOpTypes, INT8_DEFAULT_OP_TYPES } from './op-types.js';
-import { inferElemTypes } from './dtypes.js';
+import { inferElemTypesById } from './dtypes.js';
 import { predictQdq } from './qdq-predict.js';
 import { checkOps, validateGraph, isPrepared, takePreparedIndex, MAX_SUPPORTED_OPSET } from './validate.js';
 
@@ -56,7 +56,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
     validateGraph(g);
     checkOps(model);
   }
-  const elemTypes = inferElemTypes(graph, Array.from(g.order, (i) => graph.node[i]!));
+  const elemTypes = inferElemTypesById(g);
   const opTypeCounts: Record<string, number> = {};
   for (const op of g.ops) opTypeCounts[op] = (opTypeCounts[op] ?? 0) + 1;
 

@@ -73,7 +73,7 @@ export function prepare(model: ModelProto, opts: PrepareOptions = {}): PrepareRe
   if (converted) save(`opset${TARGET_OPSET}`);
   const graph = model.graph as GraphProto;
   const renamedNodes = nameNodes(graph);
-  const duplicates = duplicateSharedWeights(graph);
+  const duplicates = duplicateSharedWeights(graph, converted ? undefined : checked);
   const named = renamedNodes.length > 0;
   const duplicatedWeights = duplicates.length > 0;
   if (named || duplicatedWeights) save('named');

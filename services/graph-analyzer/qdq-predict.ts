@@ -16,7 +16,8 @@ export interface PredictOptions {
   perChannel: boolean;
   opset: number;
   fp8: boolean;
-  elemTypes: Map<string, number>;
+  /** Element type per tensor id of `g` (0: unknown). */
+  elemTypes: Int32Array;
   /** INT8 only: edges whose Q/DQ is removed after quantization. */
   noQuantize: readonly Edge[];
   /**
@@ -59,8 +60,8 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     if (!t) return;
     const id = g.tensorId(t);
     if (id < 0 || markedFlag[id]) return;
-    const dt = o.elemTypes.get(t);
-    if (dt === undefined || !FLOATS.has(dt)) return;
+    const dt = o.elemTypes[id]!;
+    if (!FLOATS.has(dt)) return;
     markedFlag[id] = 1;
     markedList.push(t);
   };

@@ -5,6 +5,7 @@
  */
 import type { GraphProto, TensorProto, NodeProto } from '../core/onnx/index.js';
 import { onnx, DataType } from '../core/onnx/index.js';
+import type { AGraph } from './agraph.js';
 
 const DUP_DTYPES = new Set<number>([DataType.BFLOAT16, DataType.FLOAT16, DataType.FLOAT, DataType.DOUBLE]);
 const LINEAR = new Set(['Conv', 'MatMul', 'Gemm']);
@@ -16,16 +17,27 @@ export interface DuplicatedWeight {
 }
 
 /** Duplicates in place; returns the copies made (empty: nothing changed). */
-export function duplicateSharedWeights(graph: GraphProto): DuplicatedWeight[] {
+export function duplicateSharedWeights(graph: GraphProto, index?: AGraph): DuplicatedWeight[] {
   const made: DuplicatedWeight[] = [];
-  // consumers of initializers only, in node order
-  const consumers = new Map<string, NodeProto[]>();
-  for (const t of graph.initializer) consumers.set(t.name, []);
+  // consumers of initializers only, in node order (from the analysis index of this very graph when given)
   const nodes = graph.node;
-  for (let i = 0; i < nodes.length; i++) {
-    const n = nodes[i]!;
-    const ins = n.input;
-    for (let k = 0; k < ins.length; k++) consumers.get(ins[k]!)?.push(n);
+  let consumers: { get(name: string): NodeProto[] | undefined };
+  if (index && index.nodes === nodes) {
+    consumers = {
+      get: (name) => {
+        const l = index.consumersOf(index.tensorId(name));
+        return l.length < 2 ? undefined : Array.from(l, (i) => nodes[i]!);
+      },
+    };
+  } else {
+    const m = new Map<string, NodeProto[]>();
+    for (const t of graph.initializer) m.set(t.name, []);
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      const ins = n.input;
+      for (let k = 0; k < ins.length; k++) m.get(ins[k]!)?.push(n);
+    }
+    consumers = m;
   }
   const added: TensorProto[] = [];
   for (const init of graph.initializer) {
