@@ -30,6 +30,9 @@ test('a cross product gives models × configs jobs, paths relative to the jobs f
 test('a list of jobs, and bad jobs files rejected with the reason', () => {
   const specs = parseJobs([{ model: 'a.onnx', options: { quantizeMode: 'int4_rtn' } }], '/b');
   assert.equal(specs[0]!.name, 'a_int4_rtn');
+  const noCompare = parseJobs([{ model: 'a.onnx', calibrationData: 'c.npz', compare: false }], '/b');
+  assert.equal(noCompare[0]!.compare, false);
+  assert.throws(() => parseJobs([{ model: 'a.onnx', compare: 'no' }], '/b'), /compare must be true or false/);
   assert.throws(() => parseJobs([{ model: 'a.onnx', options: { quantize_mode: 'int8' } }], '/b'), (e: unknown) => e instanceof InvalidArgument && /unknown option\(s\) quantize_mode/.test(e.message));
   assert.throws(() => parseJobs([{ model: 'a.onnx', options: { quantizeMode: 'int3' } }], '/b'), /quantizeMode "int3"/);
   assert.throws(() => parseJobs([{ calibrationData: 'x.npz' }], '/b'), /"model"/);
@@ -64,6 +67,8 @@ test('plans: stages by mode, content-addressed job ids', () => {
   assert.notEqual(stageKeyFor(entropy.inputs, entropy.stages, 2), stageKeyFor(int8.inputs, int8.stages, 2));
   const rtn = createQuantizePlan({ model }, normalizeJobOptions({ quantizeMode: 'int4_rtn' }));
   assert.deepEqual(rtn.stages.map((s) => s.name), ['prepare', 'analyze', 'quantize', 'export'], 'no calibration, no eval data: no compare');
+  const off = createQuantizePlan({ model, calibrationData: calib }, normalizeJobOptions({}), { compare: false });
+  assert.ok(!off.stages.some((s) => s.name === 'compare') && off.inputs['eval_data'] === undefined);
   const awq = createQuantizePlan({ model, calibrationData: calib }, normalizeJobOptions({ quantizeMode: 'int4_awq_clip' }));
   assert.equal(awq.stages.find((s) => s.name === 'calibrate')!.config['captureActivations'], true);
 });

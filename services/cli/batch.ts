@@ -32,6 +32,8 @@ export interface BatchJobSpec {
   model: string;
   calibrationData?: string;
   evalData?: string;
+  /** false: no compare stage (default: compare when eval or calibration data is given) */
+  compare?: boolean;
   options: JobQuantizeOptions;
 }
 
@@ -40,6 +42,7 @@ interface RawModel {
   calibrationData?: unknown;
   evalData?: unknown;
   name?: unknown;
+  compare?: unknown;
 }
 
 const str = (v: unknown, what: string): string | undefined => {
@@ -54,19 +57,26 @@ function configName(o: JobQuantizeOptions): string {
   return o.quantizeMode.startsWith('int4') ? o.quantizeMode : `${o.quantizeMode}_${o.calibrationMethod}`;
 }
 
-function modelEntry(raw: unknown, baseDir: string, what: string): { model: string; calibrationData?: string; evalData?: string; name?: string } {
+function modelEntry(raw: unknown, baseDir: string, what: string): { model: string; calibrationData?: string; evalData?: string; name?: string; compare?: boolean } {
   const r: RawModel = typeof raw === 'string' ? { model: raw } : (raw as RawModel);
   if (!r || typeof r !== 'object') throw new InvalidArgument(`${what} must be a path or an object with "model"`);
   const model = str(r.model, `${what}.model`);
   if (!model) throw new InvalidArgument(`${what}: "model" (path of the ONNX file) is required`);
   const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(baseDir, p));
-  return { model: abs(model)!, calibrationData: abs(str(r.calibrationData, `${what}.calibrationData`)), evalData: abs(str(r.evalData, `${what}.evalData`)), name: str(r.name, `${what}.name`) };
+  if (r.compare !== undefined && typeof r.compare !== 'boolean') throw new InvalidArgument(`${what}.compare must be true or false`);
+  return {
+    model: abs(model)!,
+    calibrationData: abs(str(r.calibrationData, `${what}.calibrationData`)),
+    evalData: abs(str(r.evalData, `${what}.evalData`)),
+    name: str(r.name, `${what}.name`),
+    ...(r.compare !== undefined ? { compare: r.compare } : {}),
+  };
 }
 
 /**
  * Jobs from the parsed JSON of a jobs file. Paths are relative to `baseDir`. Accepted shapes:
- *  - `[{ model, calibrationData?, evalData?, options?, name? }, ...]` or `{ jobs: [...] }`
- *  - `{ models: [path | { model, calibrationData?, evalData?, name? }], configs: [{ name?, ...QuantizeOptions } | { name?, options }] }`
+ *  - `[{ model, calibrationData?, evalData?, compare?, options?, name? }, ...]` or `{ jobs: [...] }`
+ *  - `{ models: [path | { model, calibrationData?, evalData?, compare?, name? }], configs: [{ name?, ...QuantizeOptions } | { name?, options }] }`
  *    (the cross product; `jobs` and `models`/`configs` may be combined)
  */
 export function parseJobs(json: unknown, baseDir: string): BatchJobSpec[] {
@@ -95,7 +105,7 @@ export function parseJobs(json: unknown, baseDir: string): BatchJobSpec[] {
       const o = normalizeJobOptions(options !== undefined ? options : rest, what);
       return { name: str(name, `${what}.name`) ?? configName(o), options: o };
     });
-    for (const m of models) for (const c of configs) specs.push({ model: m.model, calibrationData: m.calibrationData, evalData: m.evalData, name: `${m.name ?? baseName(m.model)}_${c.name}`, options: c.options });
+    for (const m of models) for (const c of configs) specs.push({ model: m.model, calibrationData: m.calibrationData, evalData: m.evalData, compare: m.compare, name: `${m.name ?? baseName(m.model)}_${c.name}`, options: c.options });
   }
   if (!specs.length) throw new InvalidArgument('the jobs file lists no job');
   return specs;
@@ -146,7 +156,7 @@ export async function submitBatch(runtime: MeshRuntime, specs: readonly BatchJob
   const seen = new Set<string>();
   for (const s of specs) {
     const [model, calibrationData, evalData] = await Promise.all([upload(s.model), s.calibrationData ? upload(s.calibrationData) : undefined, s.evalData ? upload(s.evalData) : undefined]);
-    const plan = createQuantizePlan({ model, calibrationData, evalData }, s.options, { label: s.name });
+    const plan = createQuantizePlan({ model, calibrationData, evalData }, s.options, { label: s.name, compare: s.compare });
     if (seen.has(plan.jobId)) continue; // the same job twice in one file
     seen.add(plan.jobId);
     const r = await submitJob(runtime.bus, plan, { force: opts.force });
@@ -307,7 +317,7 @@ const STATUS_FLAGS: FlagSpec[] = [{ name: 'all', kind: 'bool', help: 'every job 
 const USAGE = `usage: modelopt batch submit <jobs.json> [options]
        modelopt batch status [<job id> ... | --all] [options]
 
-jobs.json: a list of jobs { "model": "a.onnx", "calibrationData": "a.calib.npz", "evalData": "a.eval.npz",
+jobs.json: a list of jobs { "model": "a.onnx", "calibrationData": "a.calib.npz", "evalData": "a.eval.npz", "compare": true,
 "options": { "quantizeMode": "int8", "calibrationMethod": "minmax" } } or a cross product
 { "models": [...], "configs": [{ "name": "mm", "quantizeMode": "int8", "calibrationMethod": "minmax" }] }
 (options are QuantizeOptions fields; paths are relative to the jobs file).
@@ -367,10 +377,15 @@ async function runSubmit(argv: string[]): Promise<number> {
       return 0;
     }
     const ids = submitted.map((j) => j.jobId);
+    let lastLine = 0;
     const states = await waitBatch(session.runtime.bus, ids, {
       timeoutMs: (typeof values['timeout'] === 'number' ? values['timeout'] : 3600) * 1000,
       onProgress: (c) => {
-        if (!values['json']) process.stderr.write(`[batch ${((Date.now() - t0) / 1000).toFixed(1)}s] ${formatCounts(c, ids.length)}\n`);
+        // at most one line a second (hundreds of jobs change state often), and always the last one
+        const now = Date.now();
+        if (values['json'] || (now - lastLine < 1000 && c.completed + c.failed < ids.length)) return;
+        lastLine = now;
+        process.stderr.write(`[batch ${((now - t0) / 1000).toFixed(1)}s] ${formatCounts(c, ids.length)}\n`);
       },
     });
     const downloads = new Map<string, DownloadedJob>();
