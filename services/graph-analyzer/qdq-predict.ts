@@ -56,14 +56,19 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
   const markedFlag = new Uint8Array(nt);
   const markedList: string[] = [];
   const isInit = (t: string): boolean => g.initializers.has(t);
-  const mark = (t: string | undefined): void => {
-    if (!t) return;
-    const id = g.tensorId(t);
+  /** Marks input k of node i (by tensor id; float tensors only). */
+  const mark = (i: number, k: number): void => {
+    if (k >= g.inStart[i + 1]! - g.inStart[i]!) return;
+    const id = g.inIds[g.inStart[i]! + k]!;
     if (id < 0 || markedFlag[id]) return;
-    const dt = o.elemTypes[id]!;
-    if (!FLOATS.has(dt)) return;
+    if (!FLOATS.has(o.elemTypes[id]!)) return;
     markedFlag[id] = 1;
-    markedList.push(t);
+    markedList.push(g.tensorNames[id]!);
+  };
+  const isInitK = (i: number, k: number): boolean => {
+    if (k >= g.inStart[i + 1]! - g.inStart[i]!) return false;
+    const id = g.inIds[g.inStart[i]! + k]!;
+    return id >= 0 && g.isInit[id] === 1;
   };
   const marked = { has: (t: string): boolean => markedFlag[g.tensorId(t)] === 1 };
   const receiving = {
@@ -73,44 +78,43 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
       return c === 0 ? undefined : c === 1 ? [recvFirst[id]!] : recvMany.get(id);
     },
   };
-  const markWeight = (t: string | undefined): void => {
-    if (!t) return;
+  const markWeight = (i: number, k: number): void => {
     if (o.perChannel) {
-      if (isInit(t)) mark(t); // per-channel works only on initializers
-    } else mark(t);
+      if (isInitK(i, k)) mark(i, k); // per-channel works only on initializers
+    } else mark(i, k);
   };
   for (const i of should) {
     const op = g.ops[i]!;
-    const ins = g.inputs(i);
+    const nIn = g.inStart[i + 1]! - g.inStart[i]!;
     switch (op) {
       case 'Conv':
       case 'ConvTranspose':
       case 'Gemm':
-        mark(ins[0]);
-        markWeight(ins[1]);
+        mark(i, 0);
+        markWeight(i, 1);
         break;
       case 'MatMul':
-        for (const t of ins) {
-          if (isInit(t)) markWeight(t);
-          else mark(t);
+        for (let k = 0; k < nIn; k++) {
+          if (isInitK(i, k)) markWeight(i, k);
+          else mark(i, k);
         }
         break;
       case 'BatchNormalization':
       case 'LRN':
-        mark(ins[0]);
+        mark(i, 0);
         break;
       case 'InstanceNormalization':
       case 'LayerNormalization':
-        mark(ins[0]);
-        if (ins[1] && isInit(ins[1])) markWeight(ins[1]);
-        else mark(ins[1]);
+        mark(i, 0);
+        if (isInitK(i, 1)) markWeight(i, 1);
+        else mark(i, 1);
         break;
       case 'Clip':
       case 'Relu':
         // removable activation: only re-marks an input that is already marked
         break;
       case 'MaxPool':
-        if (o.opset >= 12 && !o.fp8) mark(ins[0]);
+        if (o.opset >= 12 && !o.fp8) mark(i, 0);
         break;
       case 'AveragePool':
       case 'Flatten':
@@ -122,15 +126,14 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
       case 'Unsqueeze':
       case 'Gather':
       case 'GatherElements':
-        mark(ins[0]);
+        mark(i, 0);
         break;
       default:
-        for (const t of ins) mark(t);
+        for (let k = 0; k < nIn; k++) mark(i, k);
     }
-    for (let k = 0; k < ins.length; k++) {
-      const t = ins[k]!;
-      if (!t) continue;
-      const id = g.tensorId(t);
+    for (let k = g.inStart[i]!; k < g.inStart[i + 1]!; k++) {
+      const id = g.inIds[k]!;
+      if (id < 0) continue;
       const c = recvCount[id]!;
       if (c === 0) recvFirst[id] = i;
       else if (c === 1) recvMany.set(id, [recvFirst[id]!, i]);
