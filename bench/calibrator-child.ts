@@ -1,0 +1,42 @@
+/**
+ * One measured run for bench/calibrator.bench.ts, in its own process so that peak RSS is clean.
+ *   node --import tsx bench/calibrator-child.ts <json args>
+ * args: { model, data?, tensors (file of a JSON list) | tensorList, method | 'bare', level?, range? }
+ * Prints one JSON line: wall seconds, peak RSS (KB) of this process, samples.
+ */
+import fs from 'node:fs';
+import { loadModel } from '../services/core/onnx/index.js';
+import { calibrate } from '../services/calibrator/calibrate.js';
+import { CaptureSession } from '../services/calibrator/capture-session.js';
+import { planCalibration } from '../services/calibrator/calibration-data.js';
+import type { CalibrationMethod } from '../services/core/quant-types.js';
+
+interface Args {
+  model: string;
+  data: string;
+  tensors?: string;
+  method: CalibrationMethod | 'bare' | 'capture';
+  level?: 'disabled' | 'basic' | 'extended' | 'all';
+  histogramRange?: 'global' | 'streaming';
+}
+const a = JSON.parse(process.argv[2]!) as Args;
+const model = loadModel(a.model);
+const tensors: string[] = a.tensors ? JSON.parse(fs.readFileSync(a.tensors, 'utf8')) : [];
+const t0 = performance.now();
+let samples = 0;
+if (a.method === 'bare' || a.method === 'capture') {
+  // plain inference over the same feeds (bare: the model's outputs only; capture: + the tensors as outputs)
+  const plan = planCalibration(model, { kind: 'file', path: a.data });
+  const s = await CaptureSession.create(model, a.method === 'bare' ? [] : tensors, { graphOptimizationLevel: a.level ?? 'all' });
+  for (let i = 0; i < plan.steps; i++) {
+    await s.run(plan.feed(i), a.method === 'bare' ? [] : tensors);
+    samples += plan.stepRows(i);
+  }
+  await s.release();
+  plan.close();
+} else {
+  const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: { graphOptimizationLevel: a.level ?? 'disabled' }, histogramRange: a.histogramRange });
+  samples = t.samples;
+}
+const wall = (performance.now() - t0) / 1000;
+console.log(JSON.stringify({ wall_s: wall, max_rss_kb: process.resourceUsage().maxRSS, samples }));

@@ -1,0 +1,154 @@
+/**
+ * Calibrator benchmarks (ratios measured in the same run):
+ *  1. onnxruntime 1.30 Python quantize_static (Entropy) vs ours on ppocr_rec with its 64 real samples:
+ *     wall time and peak RSS, each in its own process (targets: >= 10x faster, >= 10x less memory).
+ *     The same tensors are calibrated (onnxruntime's own select_tensors_to_calibrate list).
+ *  2. Streaming: our peak RSS with the data tiled to 256 samples vs 64 (target <= 1.1x), ppocr_rec and
+ *     ppocr_det (data in .npy files read row by row).
+ *  3. Cost over inference: minmax and entropy vs bare onnxruntime-node inference over the same feeds
+ *     (targets: minmax <= 1.2x, entropy <= 1.5x), and the capture cost per graph optimisation level.
+ *  4. Kernels (native vs TypeScript reference): bench/kernels.bench.ts.
+ *
+ * Env: CALIB_BENCH=1,2,3 (parts to run; default all), CALIB_BENCH_DET_SAMPLES (default 64 and 256),
+ * CALIB_BENCH_SKIP_PYTHON=1 (skip part 1's onnxruntime run, ~120 s and ~14 GB).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openNpz } from '../services/calibrator/npy.js';
+import { DTYPE_BYTES } from '../services/calibrator/npy.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const shared = process.env.MODELOPT_SHARED ?? path.resolve(root, '..', 'shared');
+const model = (n: string) => path.join(shared, 'models', `${n}.onnx`);
+const calib = (n: string) => path.join(shared, 'data', `${n}.calib.npz`);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'calib-bench-'));
+const parts = new Set((process.env.CALIB_BENCH ?? '1,2,3').split(','));
+
+interface Run {
+  wall_s: number;
+  max_rss_kb: number;
+  samples: number;
+}
+
+function child(args: Record<string, unknown>): Run {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'calibrator-child.ts'), JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Run;
+}
+
+function python(args: string[]): string {
+  const r = spawnSync('python3', [path.join(here, 'calibrator_ort.py'), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`python failed: ${r.stderr.slice(-2000)}`);
+  return r.stdout;
+}
+
+/** writes `<name>.npz`'s single input tiled to `samples` rows as an .npy (rows streamed, never all in memory). */
+function tile(name: string, samples: number): string {
+  const z = openNpz(calib(name));
+  if (z.size !== 1) throw new Error(`${name}: tiling supports single-input data`);
+  const [key, src] = [...z.entries()][0]!;
+  const rows = src.shape[0]!;
+  const file = path.join(tmp, `${name}.${samples}.npy`);
+  const shape = [samples, ...src.shape.slice(1)];
+  const descr = { float32: '<f4', float16: '<f2', int64: '<i8', int32: '<i4', bool: '|b1' }[src.dtype];
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const fd = fs.openSync(file, 'w');
+  fs.writeSync(fd, Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]));
+  fs.writeSync(fd, Buffer.from(header, 'latin1'));
+  for (let i = 0; i < samples; i++) {
+    const row = src.readRows(i % rows, 1);
+    fs.writeSync(fd, new Uint8Array(row.buffer, row.byteOffset, row.byteLength));
+  }
+  fs.closeSync(fd);
+  void key;
+  void DTYPE_BYTES;
+  for (const s of z.values()) s.close?.();
+  return file;
+}
+
+const mb = (kb: number) => (kb / 1024).toFixed(0);
+const rows: string[][] = [];
+const print = () => {
+  const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows) console.log(r.map((x, c) => x.padEnd(w[c]!)).join('  '));
+  rows.length = 0;
+};
+
+// the tensors onnxruntime's calibrator would capture, and its opset-13 model copy
+const recTensors = path.join(tmp, 'ppocr_rec.tensors.json');
+const rec13 = path.join(tmp, 'ppocr_rec.13.onnx');
+python(['prepare', model('ppocr_rec'), rec13, recTensors]);
+const nTensors = (JSON.parse(fs.readFileSync(recTensors, 'utf8')) as string[]).length;
+console.log(`ppocr_rec: ${nTensors} tensors (onnxruntime's calibration list), opset-13 copy; cpus ${os.cpus().length}, load ${os.loadavg()[0]!.toFixed(1)}`);
+
+if (parts.has('1')) {
+  console.log('\n[1] Entropy calibration, ppocr_rec, 64 real samples: onnxruntime quantize_static vs ours');
+  const ours = child({ model: rec13, data: calib('ppocr_rec'), tensors: recTensors, method: 'entropy' });
+  rows.push(['run', 'wall s', 'peak RSS MB', 'samples']);
+  rows.push(['ours (calibrate, entropy, global range)', ours.wall_s.toFixed(1), mb(ours.max_rss_kb), String(ours.samples)]);
+  if (process.env.CALIB_BENCH_SKIP_PYTHON !== '1') {
+    const ort = JSON.parse(python(['quantize', rec13, calib('ppocr_rec'), 'entropy', path.join(tmp, 'rec.q.onnx')]).trim().split('\n').pop()!) as Run;
+    rows.push(['onnxruntime quantize_static (Entropy)', ort.wall_s.toFixed(1), mb(ort.max_rss_kb), String(ort.samples)]);
+    print();
+    console.log(`speed-up ${(ort.wall_s / ours.wall_s).toFixed(1)}x (target >= 10x), memory ${(ort.max_rss_kb / ours.max_rss_kb).toFixed(1)}x less (target >= 10x)`);
+    console.log('(onnxruntime times include writing the quantized model, a few hundred ms; ours is calibration only)');
+  } else print();
+}
+
+if (parts.has('2')) {
+  console.log('\n[2] Streaming: peak RSS with 256 vs 64 samples (data tiled into .npy, read row by row)');
+  rows.push(['model', 'method', 'samples', 'wall s', 'peak RSS MB']);
+  const detCounts = (process.env.CALIB_BENCH_DET_SAMPLES ?? '64,256').split(',').map(Number);
+  const cases: [string, string, number[], string | undefined][] = [
+    ['ppocr_rec', 'entropy', [64, 256], recTensors],
+    ['ppocr_det', 'minmax', detCounts, undefined],
+  ];
+  const ratios: string[] = [];
+  for (const [name, method, counts, tensorsFile] of cases) {
+    let tensors = tensorsFile;
+    if (!tensors) {
+      tensors = path.join(tmp, `${name}.tensors.json`);
+      python(['prepare', model(name), path.join(tmp, `${name}.13.onnx`), tensors]);
+    }
+    const m = name === 'ppocr_rec' ? rec13 : path.join(tmp, `${name}.13.onnx`);
+    const res = counts.map((n) => {
+      const f = tile(name, n);
+      const r = child({ model: m, data: f, tensors, method });
+      fs.rmSync(f);
+      rows.push([name, method, String(n), r.wall_s.toFixed(1), mb(r.max_rss_kb)]);
+      return r;
+    });
+    ratios.push(`${name}: ${(res[res.length - 1]!.max_rss_kb / res[0]!.max_rss_kb).toFixed(3)}x peak RSS for ${counts[counts.length - 1]} vs ${counts[0]} samples (target <= 1.1x)`);
+  }
+  print();
+  for (const r of ratios) console.log(r);
+}
+
+if (parts.has('3')) {
+  console.log('\n[3] Cost over inference, ppocr_rec, 64 samples, same feeds');
+  const base = { model: rec13, data: calib('ppocr_rec'), tensors: recTensors };
+  const bare = child({ ...base, method: 'bare', level: 'all' });
+  const bareOff = child({ ...base, method: 'bare', level: 'disabled' });
+  const res: [string, Run][] = [
+    ['bare inference (level all)', bare],
+    ['bare inference (level disabled)', bareOff],
+    ['capture only (level disabled)', child({ ...base, method: 'capture', level: 'disabled' })],
+    ['capture only (level basic)', child({ ...base, method: 'capture', level: 'basic' })],
+    ['capture only (level all)', child({ ...base, method: 'capture', level: 'all' })],
+    ['minmax', child({ ...base, method: 'minmax' })],
+    ['entropy (global range, 2 passes)', child({ ...base, method: 'entropy' })],
+    ['entropy (streaming, 1 pass)', child({ ...base, method: 'entropy', histogramRange: 'streaming' })],
+    ['percentile (global range, 2 passes)', child({ ...base, method: 'percentile' })],
+  ];
+  rows.push(['run', 'wall s', 'x bare (all)', 'peak RSS MB']);
+  for (const [label, r] of res) rows.push([label, r.wall_s.toFixed(2), (r.wall_s / bare.wall_s).toFixed(2), mb(r.max_rss_kb)]);
+  print();
+  console.log('targets: minmax <= 1.2x, entropy <= 1.5x bare inference');
+}
+
+fs.rmSync(tmp, { recursive: true, force: true });
