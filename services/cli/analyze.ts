@@ -83,7 +83,7 @@ export async function analyzeWithService(model: string, config: QuantizeConfig, 
   const mesh = connectMesh(addresses);
   try {
     const ref = await mesh.upload(model, 'application/x-onnx');
-    const prepared = await callUnary(mesh.analyzer, mesh.analyzer.prepare, { model: ref, config });
+    const prepared = await callUnary(mesh.analyzer, mesh.analyzer.prepare, { model: ref, config, modelName: path.basename(model).replace(/\.(onnx|pb)$/, "") });
     return await callUnary(mesh.analyzer, mesh.analyzer.analyze, { model: prepared.preparedModel, config });
   } finally {
     mesh.close();

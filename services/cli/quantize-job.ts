@@ -5,6 +5,7 @@
  * given (modelopt.jobs.<jobId>.<stage>.<kind>).
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { ArtifactRef } from '../../gen/modelopt/v1/common.js';
 import type { AnalyzeResponse, PrepareResponse } from '../../gen/modelopt/v1/graph_analyzer.js';
 import type { CalibrationTable, ShardStatistics } from '../../gen/modelopt/v1/calibrator.js';
@@ -100,7 +101,17 @@ export async function runQuantizeJob(opts: QuantizeJobOptions): Promise<Quantize
   if (!dataRef && !isInt4(args.options.quantizeMode)) warn('No calibration data provided. Using random data for calibration.');
   const config = optionsToProto(args.options, dataRef);
 
-  const prepare = await stage('prepare', () => callUnary(mesh.analyzer, mesh.analyzer.prepare, { model: modelRef, config }, LONG));
+  const modelName = path.basename(args.onnxPath).replace(/\.(onnx|pb)$/, '');
+  const prepare = await stage('prepare', async () => {
+    const res = await callUnary(mesh.analyzer, mesh.analyzer.prepare, { model: modelRef, config, modelName }, LONG);
+    // keep_intermediate_files: the reference leaves <model>_opset13.onnx / <model>_named.onnx beside the output.
+    if (args.options.keepIntermediateFiles) {
+      for (const [i, ref] of res.intermediates.entries()) {
+        await mesh.download(ref, path.join(path.dirname(args.outputPath), res.intermediateNames[i] ?? `${modelName}_intermediate_${i}.onnx`));
+      }
+    }
+    return res;
+  });
   const prepared = prepare.preparedModel ?? modelRef;
   const analysis = await stage('analyze', () => callUnary(mesh.analyzer, mesh.analyzer.analyze, { model: prepared, config }, LONG));
   if (analysis.selectedNodes.length === 0 && !isInt4(args.options.quantizeMode)) {

@@ -37,7 +37,7 @@ const status = (code: grpc.status, re: RegExp) => (err: unknown) => {
 
 test('Prepare converts ultraface to opset 13, names its nodes and returns intermediates when asked', async () => {
   const ref = await runtime.artifacts.putFile(modelPath('ultraface_rfb320'), { mediaType: 'application/x-onnx' });
-  const r = await callUnary(client, client.prepare, { model: ref, config: QuantizeConfig.fromPartial({ keepIntermediateFiles: true }) });
+  const r = await callUnary(client, client.prepare, { model: ref, config: QuantizeConfig.fromPartial({ keepIntermediateFiles: true }), modelName: 'tiny' });
   assert.deepEqual(r.opset, { fromOpset: 9, toOpset: 13, converted: true });
   assert.ok(r.renamedNodes.length > 200);
   assert.equal(r.renamedNodes[0]!.newName, `${r.renamedNodes[0]!.opType}_1`);
@@ -49,7 +49,7 @@ test('Prepare converts ultraface to opset 13, names its nodes and returns interm
 
 test('Analyze returns the selection, decisions, calibration tensors and statistics for mnist8', async () => {
   const ref = await runtime.artifacts.putFile(modelPath('mnist8'), { mediaType: 'application/x-onnx' });
-  const prep = await callUnary(client, client.prepare, { model: ref });
+  const prep = await callUnary(client, client.prepare, { model: ref, modelName: '' });
   const r = await callUnary(client, client.analyze, { model: prep.preparedModel, config: QuantizeConfig.fromPartial({ quantizeMode: QuantizeMode.QUANTIZE_MODE_INT8 }) });
   assert.deepEqual(r.selectedNodes, ['Convolution28', 'Pooling66', 'Convolution110', 'Pooling160', 'Times212']);
   assert.deepEqual([...r.predictedQuantizedNodes].sort(), ['Convolution110', 'Convolution28', 'Pooling160', 'Pooling66', 'Times212']);
@@ -70,9 +70,9 @@ test('bad models and requests are INVALID_ARGUMENT naming the problem', async ()
   const cyc = buildModel({ nodes: [{ op: 'Relu', in: ['b'], out: ['a'], name: 'n1' }, { op: 'Relu', in: ['a'], out: ['b'], name: 'n2' }] });
   const ref = await runtime.artifacts.put(Buffer.from(encodeModel(cyc)), { mediaType: 'application/x-onnx' });
   await assert.rejects(callUnary(client, client.analyze, { model: ref }), status(grpc.status.INVALID_ARGUMENT, /cycle/));
-  await assert.rejects(callUnary(client, client.prepare, { model: ref }), status(grpc.status.INVALID_ARGUMENT, /cycle/));
+  await assert.rejects(callUnary(client, client.prepare, { model: ref, modelName: '' }), status(grpc.status.INVALID_ARGUMENT, /cycle/));
   const junk = await runtime.artifacts.put(Buffer.from('not a model'), { mediaType: 'application/x-onnx' });
-  await assert.rejects(callUnary(client, client.prepare, { model: junk }), status(grpc.status.INVALID_ARGUMENT, /ONNX/));
+  await assert.rejects(callUnary(client, client.prepare, { model: junk, modelName: '' }), status(grpc.status.INVALID_ARGUMENT, /ONNX/));
   await assert.rejects(callUnary(client, client.analyze, {}), status(grpc.status.INVALID_ARGUMENT, /model artifact is required/));
   const unk = buildModel({ nodes: [{ op: 'Mystery', in: ['x'], out: ['y'], name: 'm0' }] });
   const uref = await runtime.artifacts.put(Buffer.from(encodeModel(unk)), { mediaType: 'application/x-onnx' });

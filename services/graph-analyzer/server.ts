@@ -57,7 +57,7 @@ export function graphAnalyzerService(deps: GraphAnalyzerDeps): ServiceRegistrati
       const model = await load(ref);
       ctx.throwIfAborted();
       const intermediates: { name: string; bytes: Uint8Array }[] = [];
-      const base = (ref.uri.split('/').pop() ?? 'model').replace(/\.(onnx|pb)$/, '');
+      const base = req.modelName || 'model';
       const r = prepare(model, {
         keepIntermediateFiles: req.config?.keepIntermediateFiles === true,
         modelName: base,
@@ -73,6 +73,7 @@ export function graphAnalyzerService(deps: GraphAnalyzerDeps): ServiceRegistrati
         duplicatedWeights: r.duplicates.map((d) => ({ original: d.original, copy: d.copy, consumer: d.consumer })),
         opset: { fromOpset: r.opsetBefore, toOpset: r.opset, converted: r.converted },
         intermediates: refs,
+        intermediateNames: intermediates.map((i) => i.name),
       };
     }),
     analyze: unary(async (req, ctx): Promise<AnalyzeResponse> => {

@@ -95,7 +95,7 @@ test('every RPC answers an empty/minimal request with a clean status: OK, UNIMPL
     return out;
   };
   const ga = createClient(GraphAnalyzerServiceClient, addr('graph-analyzer'));
-  await expectClean('Prepare', callUnary(ga, ga.prepare, { model: undefined, config: undefined }));
+  await expectClean('Prepare', callUnary(ga, ga.prepare, { model: undefined, config: undefined, modelName: '' }));
   await expectClean('Analyze', callUnary(ga, ga.analyze, { model: undefined, config: undefined }));
   const cal = createClient(CalibratorServiceClient, addr('calibrator'));
   await expectClean('Calibrate', drain(callServerStream(cal, cal.calibrate, { tensorNames: ['x'], method: 0, shardStart: 0, shardEnd: 0, quantizeMode: 0, rangesOnly: false, globalRanges: [] })));

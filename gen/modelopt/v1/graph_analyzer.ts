@@ -75,7 +75,11 @@ export function partitionKindToJSON(object: PartitionKind): string {
 
 export interface PrepareRequest {
   model?: ArtifactRef | undefined;
-  config?: QuantizeConfig | undefined;
+  config?:
+    | QuantizeConfig
+    | undefined;
+  /** The model's file name without extension; names the intermediates (<name>_opset13.onnx, <name>_named.onnx). */
+  modelName: string;
 }
 
 /** A node that received a generated name "<OpType>_<k>". */
@@ -112,6 +116,8 @@ export interface PrepareResponse {
     | undefined;
   /** Intermediate files written (_opset13 / _named), kept only with keep_intermediate_files. */
   intermediates: ArtifactRef[];
+  /** File names of `intermediates`, in the same order. */
+  intermediateNames: string[];
 }
 
 export interface AnalyzeRequest {
@@ -170,7 +176,7 @@ export interface AnalyzeResponse {
 }
 
 function createBasePrepareRequest(): PrepareRequest {
-  return { model: undefined, config: undefined };
+  return { model: undefined, config: undefined, modelName: "" };
 }
 
 export const PrepareRequest: MessageFns<PrepareRequest> = {
@@ -180,6 +186,9 @@ export const PrepareRequest: MessageFns<PrepareRequest> = {
     }
     if (message.config !== undefined) {
       QuantizeConfig.encode(message.config, writer.uint32(18).fork()).join();
+    }
+    if (message.modelName !== "") {
+      writer.uint32(26).string(message.modelName);
     }
     return writer;
   },
@@ -213,6 +222,14 @@ export const PrepareRequest: MessageFns<PrepareRequest> = {
             message.config = QuantizeConfig.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.modelName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -229,6 +246,11 @@ export const PrepareRequest: MessageFns<PrepareRequest> = {
     return {
       model: isSet(object.model) ? ArtifactRef.fromJSON(object.model) : undefined,
       config: isSet(object.config) ? QuantizeConfig.fromJSON(object.config) : undefined,
+      modelName: isSet(object.modelName)
+        ? globalThis.String(object.modelName)
+        : isSet(object.model_name)
+        ? globalThis.String(object.model_name)
+        : "",
     };
   },
 
@@ -239,6 +261,9 @@ export const PrepareRequest: MessageFns<PrepareRequest> = {
     }
     if (message.config !== undefined) {
       obj.config = QuantizeConfig.toJSON(message.config);
+    }
+    if (message.modelName !== "") {
+      obj.modelName = message.modelName;
     }
     return obj;
   },
@@ -254,6 +279,7 @@ export const PrepareRequest: MessageFns<PrepareRequest> = {
     message.config = (object.config !== undefined && object.config !== null)
       ? QuantizeConfig.fromPartial(object.config)
       : undefined;
+    message.modelName = object.modelName ?? "";
     return message;
   },
 };
@@ -582,7 +608,14 @@ export const OpsetConversion: MessageFns<OpsetConversion> = {
 };
 
 function createBasePrepareResponse(): PrepareResponse {
-  return { preparedModel: undefined, renamedNodes: [], duplicatedWeights: [], opset: undefined, intermediates: [] };
+  return {
+    preparedModel: undefined,
+    renamedNodes: [],
+    duplicatedWeights: [],
+    opset: undefined,
+    intermediates: [],
+    intermediateNames: [],
+  };
 }
 
 export const PrepareResponse: MessageFns<PrepareResponse> = {
@@ -601,6 +634,9 @@ export const PrepareResponse: MessageFns<PrepareResponse> = {
     }
     for (const v of message.intermediates) {
       ArtifactRef.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.intermediateNames) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -658,6 +694,14 @@ export const PrepareResponse: MessageFns<PrepareResponse> = {
             message.intermediates.push(ArtifactRef.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.intermediateNames.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -691,6 +735,11 @@ export const PrepareResponse: MessageFns<PrepareResponse> = {
       intermediates: globalThis.Array.isArray(object?.intermediates)
         ? object.intermediates.map((e: any) => ArtifactRef.fromJSON(e))
         : [],
+      intermediateNames: globalThis.Array.isArray(object?.intermediateNames)
+        ? object.intermediateNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.intermediate_names)
+        ? object.intermediate_names.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -711,6 +760,9 @@ export const PrepareResponse: MessageFns<PrepareResponse> = {
     if (message.intermediates?.length) {
       obj.intermediates = message.intermediates.map((e) => ArtifactRef.toJSON(e));
     }
+    if (message.intermediateNames?.length) {
+      obj.intermediateNames = message.intermediateNames;
+    }
     return obj;
   },
 
@@ -728,6 +780,7 @@ export const PrepareResponse: MessageFns<PrepareResponse> = {
       ? OpsetConversion.fromPartial(object.opset)
       : undefined;
     message.intermediates = object.intermediates?.map((e) => ArtifactRef.fromPartial(e)) || [];
+    message.intermediateNames = object.intermediateNames?.map((e) => e) || [];
     return message;
   },
 };
