@@ -1,7 +1,13 @@
 /**
  * INT8 scale computation as onnxruntime does it for the reference's options: symmetric signed INT8 with
- * range ±127 and zero point 0, scale = (2·absmax in float32) / 254 in float64, cast to float32; a scale
- * below float32's smallest normal becomes 1.
+ * range ±127 and zero point 0, scale = 2·absmax / 254 cast to float32; a scale below float32's smallest
+ * normal becomes 1.
+ *
+ * onnxruntime doubles absmax in float32, which overflows to Infinity for ranges near float32 max
+ * (attention-mask sentinels such as -3.4e38 in GPT-2): the reference then writes scale = inf and the
+ * quantized model's output is garbage. We double in float64 (identical for every finite result,
+ * since doubling is exact in float32), so such a tensor gets the finite scale absmax/127.
+ * See docs/compatibility.md, "quantizer".
  */
 import { InvalidArgument } from '../core/errors.js';
 
@@ -13,7 +19,7 @@ export function symmetricInt8Scale(rmin: number, rmax: number): number {
   const hi = Math.fround(Math.max(rmax, 0));
   const absmax = Math.fround(Math.max(Math.abs(lo), Math.abs(hi)));
   if (!Number.isFinite(absmax)) return 1;
-  const dr = Math.fround(absmax + absmax);
+  const dr = absmax + absmax; // float64: no overflow (see above)
   const scale = dr / 254;
   if (scale < FLOAT32_TINY) return 1;
   return Math.fround(scale);
