@@ -2,6 +2,10 @@
 
 #include "common.h"
 
+#ifdef __SSE2__
+#include <immintrin.h>
+#endif
+
 namespace modelopt {
 namespace {
 
@@ -23,7 +27,38 @@ AmaxStats Scan(const float* x, size_t n) {
   AmaxStats s;
   float am = 0.0f, mn = s.min, mx = s.max;
   size_t nan = 0, inf = 0;
-  for (size_t i = 0; i < n; i++) {
+  size_t i = 0;
+#ifdef __SSE2__
+  if (n >= 16) {
+    // min/max ignore NaN lanes (MINPS/MAXPS return the second operand on NaN)
+    __m128 vmn = _mm_set1_ps(mn), vmx = _mm_set1_ps(mx), vam = _mm_setzero_ps();
+    const __m128 absMask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    const __m128 vinf = _mm_set1_ps(std::numeric_limits<float>::infinity());
+    for (; i + 4 <= n; i += 4) {
+      const __m128 v = _mm_loadu_ps(x + i);
+      vmn = _mm_min_ps(v, vmn);
+      vmx = _mm_max_ps(v, vmx);
+      const __m128 a = _mm_and_ps(v, absMask);
+      vam = _mm_max_ps(a, vam);
+      const int nanMask = _mm_movemask_ps(_mm_cmpunord_ps(v, v));
+      const int infMask = _mm_movemask_ps(_mm_cmpeq_ps(a, vinf));
+      if (nanMask | infMask) {
+        nan += static_cast<size_t>(__builtin_popcount(nanMask));
+        inf += static_cast<size_t>(__builtin_popcount(infMask));
+      }
+    }
+    float t0[4], t1[4], t2[4];
+    _mm_storeu_ps(t0, vmn);
+    _mm_storeu_ps(t1, vmx);
+    _mm_storeu_ps(t2, vam);
+    for (int k = 0; k < 4; k++) {
+      mn = t0[k] < mn ? t0[k] : mn;
+      mx = t1[k] > mx ? t1[k] : mx;
+      am = t2[k] > am ? t2[k] : am;
+    }
+  }
+#endif
+  for (; i < n; i++) {
     float v = x[i];
     if (std::isnan(v)) {
       nan++;
