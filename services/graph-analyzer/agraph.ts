@@ -44,8 +44,6 @@ export class AGraph {
   /** consumers per tensor id, CSR */
   private readonly consStart: Int32Array;
   private readonly consList: Int32Array;
-  private readonly parentCache: (readonly number[] | undefined)[];
-  private readonly childCache: (NodeIds | undefined)[];
 
   /** `order` (computed on first use) throws InvalidArgument when the graph has a cycle. */
   constructor(readonly graph: GraphProto) {
@@ -149,8 +147,6 @@ export class AGraph {
         if (id >= 0) this.consList[fill[id]!++] = i;
       }
     }
-    this.parentCache = new Array(n);
-    this.childCache = new Array(n);
   }
 
   get size(): number {
@@ -210,17 +206,12 @@ export class AGraph {
 
   /** Producers of the inputs, counting only tensors with exactly one producer (duplicates kept). */
   parents(i: number): readonly number[] {
-    let c = this.parentCache[i];
-    if (!c) {
-      let out: number[] | undefined;
-      for (let k = this.inStart[i]!; k < this.inStart[i + 1]!; k++) {
-        const id = this.inIds[k]!;
-        if (id >= 0 && this.prodCount[id] === 1) (out ??= []).push(this.prodFirst[id]!);
-      }
-      c = out ?? EMPTY;
-      this.parentCache[i] = c;
+    let out: number[] | undefined;
+    for (let k = this.inStart[i]!; k < this.inStart[i + 1]!; k++) {
+      const id = this.inIds[k]!;
+      if (id >= 0 && this.prodCount[id] === 1) (out ??= []).push(this.prodFirst[id]!);
     }
-    return c;
+    return out ?? EMPTY;
   }
 
   /** Consumers of a tensor id, in node order. */
@@ -230,19 +221,12 @@ export class AGraph {
 
   /** Every consumer of every output, duplicates kept. */
   children(i: number): NodeIds {
-    let c = this.childCache[i];
-    if (!c) {
-      const a = this.outStart[i]!;
-      const b = this.outStart[i + 1]!;
-      if (b - a === 1) c = this.consumersOf(this.outIds[a]!);
-      else {
-        const acc: number[] = [];
-        for (let k = a; k < b; k++) for (const x of this.consumersOf(this.outIds[k]!)) acc.push(x);
-        c = acc;
-      }
-      this.childCache[i] = c;
-    }
-    return c;
+    const a = this.outStart[i]!;
+    const b = this.outStart[i + 1]!;
+    if (b - a === 1) return this.consumersOf(this.outIds[a]!);
+    const acc: number[] = [];
+    for (let k = a; k < b; k++) for (const x of this.consumersOf(this.outIds[k]!)) acc.push(x);
+    return acc;
   }
 
   label(i: number): string {

@@ -64,6 +64,14 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   const decide = (i: number, quantized: boolean, rule: string, reason: string): void => {
     decisions[i] = { node: g.names[i]!, opType: g.ops[i]!, quantized, rule, reason };
   };
+  // one reason string per op type / partition instead of one per node
+  const perOp = new Map<string, string>();
+  const opReason = (key: string, op: string, make: (op: string) => string): string => {
+    const k = `${key}\u0000${op}`;
+    let r = perOp.get(k);
+    if (r === undefined) perOp.set(k, (r = make(op)));
+    return r;
+  };
 
   if (mode.startsWith('int4')) return analyzeInt4(model, g, mode, opTypeCounts, opset);
 
@@ -99,7 +107,11 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
     const { cask, kgen } = new FusiblePartitioner({ g, consts, paths, backbones, nonResidual, partitioned }).findAll();
     for (const p of cask) partitions.push({ kind: 'cask', nodes: p.map((n) => g.names[n]!) });
     for (const p of kgen) partitions.push({ kind: 'kgen', nodes: p.map((n) => g.names[n]!) });
-    for (const p of kgen) for (const n of p.slice(1)) decide(n, false, 'kgen-member', `fused into the KGEN partition headed by ${g.label(p[0]!)}`);
+    for (const p of kgen) {
+      if (p.length < 2) continue;
+      const why = `fused into the KGEN partition headed by ${g.label(p[0]!)}`;
+      for (let k = 1; k < p.length; k++) decide(p[k]!, false, 'kgen-member', why);
+    }
     const cls = classifyCask(g, consts, cask);
     for (const n of cls.internal) decide(n, false, 'cask-internal', 'all its non-const inputs come from inside its CASK partition');
     for (const n of cls.quantizable) decide(n, true, 'cask-head', 'CASK partition node whose non-const inputs all come from outside the partition');
@@ -110,7 +122,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
     const sel = [...kg.heads, ...cls.quantizable, ...cls.partial];
     const rem = findRemaining(g, consts, partitioned, sel, quantTypes);
     for (const [n, s] of rem.skipped) decide(n, false, s.rule, s.reason);
-    for (const n of rem.nodes) decide(n, true, 'remaining', `unpartitioned ${g.ops[n]} of a quantizable type`);
+    for (const n of rem.nodes) decide(n, true, 'remaining', opReason('rem', g.ops[n]!, (op) => `unpartitioned ${op} of a quantizable type`));
     sel.push(...rem.nodes);
     const skips = outputLayerSkips(g, new Set(cls.partial));
     const seen = new Set<number>();
@@ -169,7 +181,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   for (let i = 0; i < g.size; i++) {
     if (!decisions[i]) {
       const op = g.ops[i]!;
-      if (!quantTypes.has(op)) decide(i, false, 'not-quantizable-type', `${op} is not among the quantizable op types`);
+      if (!quantTypes.has(op)) decide(i, false, 'not-quantizable-type', opReason('nq', op, (o) => `${o} is not among the quantizable op types`));
       else decide(i, false, 'partitioned', 'already part of a partition');
     }
   }
