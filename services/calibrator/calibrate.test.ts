@@ -62,7 +62,7 @@ test('progress is reported once per batch (twice per batch in the two-pass globa
   const data = twoInputData(5, (i) => i + 1);
   const seen: string[] = [];
   await calibrate(model, { method: 'minmax', tensors: ['ma'], data, onProgress: (p) => seen.push(`${p.phase}:${p.step}/${p.steps}:${p.samples}`) });
-  assert.deepEqual(seen, ['collect:1/5:1', 'collect:2/5:2', 'collect:3/5:3', 'collect:4/5:4', 'collect:5/5:5']);
+  assert.deepEqual(seen, ['minmax:1/5:1', 'minmax:2/5:2', 'minmax:3/5:3', 'minmax:4/5:4', 'minmax:5/5:5']);
   const seen2: string[] = [];
   await calibrate(model, { method: 'entropy', tensors: ['ma'], data, onProgress: (p) => seen2.push(p.phase) });
   assert.deepEqual(seen2, [...Array(5).fill('minmax'), ...Array(5).fill('collect')]);

@@ -10,7 +10,7 @@ import { Cancelled, InvalidArgument } from '../core/errors.js';
 import type { CalibrationMethod, CalibrationTable } from '../core/quant-types.js';
 import { CALIBRATION_METHODS } from '../core/quant-types.js';
 import { planCalibration, type CalibrationDataSpec, type CalibrationPlan } from './calibration-data.js';
-import { CaptureSession, type CaptureSessionOptions, type Captured } from './capture-session.js';
+import { CaptureSession, ReducingSession, checkCapturable, type CaptureSessionOptions, type Captured } from './capture-session.js';
 import { calibratorKernels, type CalibratorKernels } from './kernels.js';
 import { observeBatch } from './collectors/minmax.js';
 import { ortAbsCollect, ortAbsCollectFixed, ortAbsEmptyHistogram, ortCollect, ortEmptyHistogram, WIDE_THRESHOLD } from './collectors/ort-histogram.js';
@@ -120,11 +120,12 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
   const kernels = opts.kernels ?? calibratorKernels().kernels;
   const hopts: HistogramOptions = { ...defaultHistogramOptions(opts.method), ...(opts.histogram ?? {}) };
   const plan = planCalibration(model, opts.data);
-  const session = await CaptureSession.create(model, opts.tensors, opts.session).catch((e) => {
-    plan.close();
-    throw e;
-  });
+  // the full-capture session is made on first use (a minmax run may never need it)
+  let capture: CaptureSession | null = null;
+  let reducing: ReducingSession | null = null;
+  const captureSession = async () => (capture ??= await CaptureSession.create(model, opts.tensors, opts.session));
   try {
+    checkCapturable(model, opts.tensors);
     const start = opts.range?.start ?? 0;
     const end = opts.range?.end ?? plan.steps;
     if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end <= plan.steps && start < end)) {
@@ -153,7 +154,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
         if (opts.signal?.aborted) throw new Cancelled('calibration cancelled');
         const feeds = plan.feed(i);
         samples += firstInputRows(plan, feeds.map((f) => f.dims));
-        const out = await session.run(feeds);
+        const out = await (await captureSession()).run(feeds);
         await pending;
         pending = reduce(out);
         // report after the reduction of this batch has been scheduled
@@ -167,6 +168,54 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       return samples;
     };
 
+    /**
+     * The min/max pass: min, max, size and a NaN/Inf check reduced inside the graph; a batch where a
+     * tensor holds NaN/Inf is run again with that tensor fetched, so that its values are counted exactly.
+     */
+    const minmaxPass = async (): Promise<number> => {
+      reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, absMin: opts.method === 'percentile' });
+      let samples = 0;
+      for (let i = start; i < end; i++) {
+        if (opts.signal?.aborted) throw new Cancelled('calibration cancelled');
+        const feeds = plan.feed(i);
+        samples += firstInputRows(plan, feeds.map((f) => f.dims));
+        const red = await reducing.run(feeds);
+        const bad: string[] = [];
+        for (const t of opts.tensors) {
+          const r = red.get(t)!;
+          const s = stats.tensors[t];
+          if (!r.finite) {
+            bad.push(t);
+            continue;
+          }
+          s.count += r.size;
+          if (r.size > 0) {
+            if (!s.seen) {
+              s.min = r.min;
+              s.max = r.max;
+              s.seen = true;
+            } else {
+              if (r.min < s.min) s.min = r.min;
+              if (r.max > s.max) s.max = r.max;
+            }
+            if (r.absMin !== undefined) s.absMin = Math.min(s.absMin ?? Infinity, r.absMin);
+          }
+        }
+        if (bad.length) {
+          const out = await (await captureSession()).run(feeds, bad);
+          for (const t of bad) {
+            const s = stats.tensors[t];
+            const finite = await observeBatch(s, out.get(t)!.data, kernels);
+            if (opts.method === 'percentile' && finite.length > 0) s.absMin = Math.min(s.absMin ?? Infinity, minAbs(finite));
+          }
+        }
+        opts.onProgress?.({ phase: 'minmax', step: i - start + 1, steps: end - start, samples, elapsedMs: Date.now() - t0 });
+      }
+      await reducing.release();
+      reducing = null;
+      return samples;
+    };
+
     const tensorsOf = (out: Map<string, Captured>) => opts.tensors.map((t) => [stats.tensors[t], out.get(t)!.data] as const);
 
     if (global || opts.stopAfterRanges) {
@@ -177,14 +226,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
           if (opts.method === 'percentile' && g.absMin === undefined) throw new InvalidArgument(`globalRanges for ${t} lacks absMin (needed by percentile)`);
         }
       } else {
-        stats.samples = await pass('minmax', async (out) => {
-          await Promise.all(
-            tensorsOf(out).map(async ([s, data]) => {
-              const finite = await observeBatch(s, data, kernels);
-              if (opts.method === 'percentile' && finite.length > 0) s.absMin = Math.min(s.absMin ?? Infinity, minAbs(finite));
-            }),
-          );
-        });
+        stats.samples = await minmaxPass();
         if (opts.stopAfterRanges) {
           stats.phase = 'ranges';
           for (const s of Object.values(stats.tensors)) annotate(s);
@@ -220,6 +262,8 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
         );
       });
       if (countInPass2) stats.samples = n2;
+    } else if (opts.method === 'minmax') {
+      stats.samples = await minmaxPass();
     } else {
       stats.samples = await pass('collect', async (out) => {
         await Promise.all(tensorsOf(out).map(([s, data]) => collectOne(s, data, opts.method, hopts, kernels)));
@@ -228,7 +272,8 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
     for (const s of Object.values(stats.tensors)) annotate(s);
     return stats;
   } finally {
-    await session.release().catch(() => undefined);
+    await (capture as CaptureSession | null)?.release().catch(() => undefined);
+    await (reducing as ReducingSession | null)?.release().catch(() => undefined);
     plan.close();
   }
 }

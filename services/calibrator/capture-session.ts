@@ -112,3 +112,108 @@ export class CaptureSession {
     await this.session.release();
   }
 }
+
+/** Per-tensor reductions computed inside the graph for one batch. */
+export interface Reduced {
+  min: number;
+  max: number;
+  /** elements of the tensor in this batch. */
+  size: number;
+  /** false when the batch holds NaN or ±Inf (sum of x - x is not 0): fetch the tensor itself then. */
+  finite: boolean;
+  /** min |x| (only when asked for). */
+  absMin?: number;
+}
+
+/**
+ * A session that reduces each requested tensor inside the graph (ReduceMin, ReduceMax, Size, and
+ * ReduceSum(x - x) as a NaN/Inf check; ReduceMin(Abs(x)) on request), so that a min/max pass copies
+ * a few scalars per tensor out of onnxruntime instead of whole activations (what onnxruntime's own
+ * MinMax calibrator does with ReduceMin/ReduceMax nodes).
+ */
+export class ReducingSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly tensors: readonly string[],
+    private readonly names: Map<string, { min: string; max: string; size: string; check: string; absMin?: string }>,
+  ) {}
+
+  static async create(model: ModelProto, tensors: readonly string[], opts: CaptureSessionOptions & { absMin?: boolean } = {}): Promise<ReducingSession> {
+    checkCapturable(model, tensors);
+    const g = model.graph!;
+    const nodes = [...g.node];
+    const outputs: ValueInfoProto[] = [...g.output];
+    const names = new Map<string, { min: string; max: string; size: string; check: string; absMin?: string }>();
+    const mk = (opType: string, input: string[], output: string, attrs: { name: string; i: number }[] = []) =>
+      onnx.NodeProto.create({
+        opType,
+        input,
+        output: [output],
+        name: `${output}__node`,
+        attribute: attrs.map((a) => onnx.AttributeProto.create({ name: a.name, i: a.i, type: onnx.AttributeProto.AttributeType.INT })) as never,
+      }) as unknown as (typeof nodes)[number];
+    tensors.forEach((t, k) => {
+      const p = `__modelopt_calib_${k}`;
+      const n = { min: `${p}_min`, max: `${p}_max`, size: `${p}_size`, check: `${p}_check`, absMin: opts.absMin ? `${p}_absmin` : undefined };
+      nodes.push(mk('ReduceMin', [t], n.min, [{ name: 'keepdims', i: 0 }]));
+      nodes.push(mk('ReduceMax', [t], n.max, [{ name: 'keepdims', i: 0 }]));
+      nodes.push(mk('Size', [t], n.size));
+      nodes.push(mk('Sub', [t, t], `${p}_sub`));
+      nodes.push(mk('ReduceSum', [`${p}_sub`], n.check, [{ name: 'keepdims', i: 0 }]));
+      if (n.absMin) {
+        nodes.push(mk('Abs', [t], `${p}_abs`));
+        nodes.push(mk('ReduceMin', [`${p}_abs`], n.absMin, [{ name: 'keepdims', i: 0 }]));
+      }
+      for (const o of [n.min, n.max, n.size, n.check, n.absMin]) if (o) outputs.push(onnx.ValueInfoProto.create({ name: o }) as unknown as ValueInfoProto);
+      names.set(t, n);
+    });
+    const augmented: ModelProto = { ...model, graph: { ...g, node: nodes, output: outputs } } as ModelProto;
+    const so: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: opts.graphOptimizationLevel ?? 'basic',
+      executionProviders: ['cpu'],
+      logSeverityLevel: 3,
+    };
+    if (opts.intraOpNumThreads) so.intraOpNumThreads = opts.intraOpNumThreads;
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(encodeModel(augmented), so);
+    } catch (e) {
+      throw new InvalidArgument(`onnxruntime could not load the model with min/max reductions: ${(e as Error).message}`, { cause: e });
+    }
+    return new ReducingSession(session, [...tensors], names);
+  }
+
+  async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
+    const inputs: Record<string, ort.Tensor> = {};
+    for (const f of feeds) inputs[f.name] = new ort.Tensor(f.dtype, f.data as never, f.dims);
+    const fetch: string[] = [];
+    for (const n of this.names.values()) fetch.push(n.min, n.max, n.size, n.check, ...(n.absMin ? [n.absMin] : []));
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await this.session.run(inputs, fetch);
+    } catch (e) {
+      throw new InvalidArgument(`onnxruntime failed on the calibration data: ${(e as Error).message}`, { cause: e });
+    }
+    const scalar = (name: string, tensor: string): number => {
+      const t = out[name] as ort.Tensor;
+      if (t.type === 'float32') return (t.data as Float32Array)[0];
+      if (t.type === 'float16') return halfToFloat((t.data as Uint16Array)[0]);
+      if (t.type === 'int64') return Number((t.data as BigInt64Array)[0]);
+      throw new InvalidArgument(`tensor ${tensor} has dtype ${t.type}; only float32/float16 activations can be calibrated`);
+    };
+    const res = new Map<string, Reduced>();
+    for (const [t, n] of this.names) {
+      const size = scalar(n.size, t);
+      const checkT = out[n.check] as ort.Tensor;
+      if (checkT.type !== 'float32' && checkT.type !== 'float16') throw new InvalidArgument(`tensor ${t} has dtype ${checkT.type}; only float32/float16 activations can be calibrated`);
+      const r: Reduced = { min: scalar(n.min, t), max: scalar(n.max, t), size, finite: scalar(n.check, t) === 0 };
+      if (n.absMin) r.absMin = scalar(n.absMin, t);
+      res.set(t, r);
+    }
+    return res;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
