@@ -689,6 +689,8 @@ export function torchEntropyAmax(h: TorchHistogram | null, opts: TorchSearchOpti
   const unsigned = opts.unsigned ?? false;
   const startBin = opts.startBin ?? 128;
   const stride = opts.stride ?? 1;
+  if (!(stride >= 1)) throw new RangeError('stride must be >= 1');
+  if (!(startBin >= 1)) throw new RangeError('startBin must be >= 1');
   const bins = Float64Array.from(h.hist);
   if (bins.length > 1) bins[0] = bins[1]!;
   let totalData = 0;
@@ -733,7 +735,7 @@ export function torchEntropyAmax(h: TorchHistogram | null, opts: TorchSearchOpti
     const tail = suffix[i]!;
     totalNew += tail;
     p[i - 1]! += tail;
-    let totalOld = 0;
+    let totalOld = 0; // integer counts: exact in any order
     for (let j = 0; j < i; j++) totalOld += p[j]!;
     if (Math.round(totalNew) !== totalData || Math.round(totalOld) !== totalData) {
       throw new Error(`Count mismatch! total_counts_new=${totalNew}, total_counts_old=${totalOld}, total_data=${totalData}`);
@@ -766,12 +768,12 @@ export function torchMseAmax(h: TorchHistogram | null, opts: TorchMseOptions = {
     const am = centres[i]!;
     const q =
       opts.format === 'e4m3' ? fakeQuantE4M3(centres, am) : fakeQuantInt(centres, am, { numBits, unsigned, narrow: true });
-    let s = 0;
+    const terms = new Float64Array(n);
     for (let k = 0; k < n; k++) {
       const d = q[k]! - centres[k]!;
-      s += d * d * h.hist[k]!;
+      terms[k] = d * d * h.hist[k]!;
     }
-    const mse = s / n;
+    const mse = pairwiseSumF64(terms) / n;
     if (mse < best) {
       best = mse;
       bestI = i;

@@ -234,6 +234,7 @@ struct TorchEntropyBaton : Baton {
   float amax = 0;
   void Execute() override {
     if (stride < 1) throw KernelError("stride must be >= 1");
+    if (startBin < 1) throw KernelError("startBin must be >= 1");
     if (numBits < 1 || numBits > 30) throw KernelError("numBits out of range");
     std::vector<double> bins = h.hist;
     if (bins.size() > 1) bins[0] = bins[1];
@@ -243,45 +244,48 @@ struct TorchEntropyBaton : Baton {
     const int64_t stop = static_cast<int64_t>(bins.size());
     std::vector<double> suffix(static_cast<size_t>(stop + 1), 0.0);
     for (int64_t i = stop - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + bins[i];
+    std::vector<double> prefix(static_cast<size_t>(stop + 1), 0.0), nonzero(static_cast<size_t>(stop + 1), 0.0);
+    for (int64_t i = 0; i < stop; i++) {
+      prefix[i + 1] = prefix[i] + bins[i];
+      nonzero[i + 1] = nonzero[i] + (bins[i] != 0 ? 1.0 : 0.0);
+    }
     std::vector<int64_t> cands;
     for (int64_t i = startBin; i <= stop; i += stride) cands.push_back(i);
     std::vector<double> ent(cands.size());
     std::vector<std::string> errors(static_cast<size_t>(DefaultThreads()));
     ParallelFor(cands.size(), 8, 0, [&](size_t cb, size_t ce, int) {
-      std::vector<int64_t> level(static_cast<size_t>(stop));
-      std::vector<double> levelSum(static_cast<size_t>(nLevels)), levelCnt(static_cast<size_t>(nLevels)), p, q, v;
+      std::vector<double> p, q, v;
+      std::vector<int64_t> starts(static_cast<size_t>(nLevels + 1));
       for (size_t c = cb; c < ce; c++) {
         const int64_t i = cands[c];
         const double step = static_cast<double>(i) / static_cast<double>(nLevels);
-        std::fill(levelSum.begin(), levelSum.end(), 0.0);
-        std::fill(levelCnt.begin(), levelCnt.end(), 0.0);
-        for (int64_t j = 0; j < i; j++) {
-          int64_t l = static_cast<int64_t>(std::floor(static_cast<double>(j) / step));
-          while (l + 1 <= nLevels && static_cast<double>(l + 1) * step <= static_cast<double>(j)) l++;
-          while (l > 0 && static_cast<double>(l) * step > static_cast<double>(j)) l--;
-          if (l > nLevels - 1) l = nLevels - 1;
-          level[j] = l;
-          if (bins[j] != 0) {
-            levelSum[l] += bins[j];
-            levelCnt[l] += 1;
-          }
+        // level l holds the source bins j with l*step <= j < (l+1)*step (np.digitize on
+        // linspace(0, i, nLevels + 1)); its sums come from exact integer prefix sums
+        for (int64_t l = 0; l < nLevels; l++) {
+          const int64_t st = static_cast<int64_t>(std::ceil(static_cast<double>(l) * step));
+          starts[l] = std::min<int64_t>(std::max<int64_t>(st, 0), i);
         }
+        starts[nLevels] = i;
         p.assign(static_cast<size_t>(i), 0.0);
         q.assign(static_cast<size_t>(i), 0.0);
         double totalNew = 0;
-        for (int64_t j = 0; j < i; j++) {
-          p[j] = bins[j];
-          if (bins[j] != 0) {
-            const int64_t l = level[j];
-            q[j] = levelSum[l] / levelCnt[l];
-            totalNew += q[j];
+        for (int64_t l = 0; l < nLevels; l++) {
+          const int64_t a = starts[l], e = std::max(starts[l], starts[l + 1]);
+          const double sum = prefix[e] - prefix[a];
+          const double cnt = nonzero[e] - nonzero[a];
+          const double avg = cnt > 0 ? sum / cnt : 0.0;
+          for (int64_t j = a; j < e; j++) {
+            p[j] = bins[j];
+            if (bins[j] != 0) {
+              q[j] = avg;
+              totalNew += avg;
+            }
           }
         }
         const double tail = suffix[i];
         totalNew += tail;
         p[i - 1] += tail;
-        double totalOld = 0;
-        for (int64_t j = 0; j < i; j++) totalOld += p[j];
+        const double totalOld = prefix[i] + tail;
         if (std::round(totalNew) != totalData || std::round(totalOld) != totalData) {
           throw KernelError("Count mismatch in the entropy calibrator");
         }
@@ -318,17 +322,17 @@ struct TorchMseBaton : Baton {
     for (int64_t i = startBin; i < n; i += stride) cands.push_back(i);
     std::vector<double> mse(cands.size());
     ParallelFor(cands.size(), 16, 0, [&](size_t cb, size_t ce, int) {
+      std::vector<double> terms(static_cast<size_t>(n));
       for (size_t c = cb; c < ce; c++) {
         const float am = centres[cands[c]];
         const float s = e4m3 ? 448.0f / am : 0.0f;
-        double acc = 0;
         for (int64_t k = 0; k < n; k++) {
           const float x = centres[k];
           const float qv = e4m3 ? qm::FakeQuantE4M3(x, s, true) : qm::FakeQuantInt(x, am, bound, lo);
           const double d = static_cast<double>(qv) - static_cast<double>(x);
-          acc += d * d * h.hist[k];
+          terms[k] = d * d * h.hist[k];
         }
-        mse[c] = acc / static_cast<double>(n);
+        mse[c] = np::PairwiseSum(terms.data(), static_cast<size_t>(n)) / static_cast<double>(n);
       }
     });
     double best = std::numeric_limits<double>::infinity();
