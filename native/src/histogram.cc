@@ -3,9 +3,7 @@
 #include "common.h"
 #include "numpy_compat.h"
 
-#ifdef __SSE2__
 #include <immintrin.h>
-#endif
 
 namespace modelopt {
 namespace {
@@ -47,16 +45,53 @@ inline __attribute__((always_inline)) void UniformEstimateBody(const float* xs, 
     idx[i] = static_cast<int32_t>(g);
   }
 }
-__attribute__((target("avx2"))) void UniformEstimateAvx2(const float* xs, size_t m, float first, float last, float denom, float nf, int32_t* idx) {
-  UniformEstimateBody(xs, m, first, last, denom, nf, idx);
+// AVX2: estimate and numpy's edge corrections in one pass (two gathers), giving final bins.
+// decrement = x < edges[k]; increment = !decrement && k != n-1 && x >= edges[k+1]
+// (after a decrement, edges[k+1] is the old edges[k] > x, so no increment can follow).
+__attribute__((target("avx2"))) void UniformBinsAvx2(const float* xs, size_t m, float first, float last, float denom, float nf,
+                                                     int32_t n, const float* edges, int32_t* idx) {
+  size_t i = 0;
+  const __m256 vf = _mm256_set1_ps(first), vl = _mm256_set1_ps(last), vd = _mm256_set1_ps(denom), vn = _mm256_set1_ps(nf);
+  const __m256i vnI = _mm256_set1_epi32(n), vn1 = _mm256_set1_epi32(n - 1), one = _mm256_set1_epi32(1), zero = _mm256_setzero_si256();
+  const __m256i minus1 = _mm256_set1_epi32(-1);
+  for (; i + 8 <= m; i += 8) {
+    const __m256 v = _mm256_loadu_ps(xs + i);
+    __m256 g = _mm256_mul_ps(_mm256_div_ps(_mm256_sub_ps(v, vf), vd), vn);
+    g = _mm256_and_ps(g, _mm256_cmp_ps(g, g, _CMP_ORD_Q));  // NaN -> 0
+    const __m256 in = _mm256_and_ps(_mm256_cmp_ps(v, vf, _CMP_GE_OQ), _mm256_cmp_ps(v, vl, _CMP_LE_OQ));
+    __m256i k = _mm256_cvttps_epi32(g);
+    k = _mm256_min_epi32(_mm256_max_epi32(k, zero), vnI);  // in-range lanes are already in [0, n]
+    k = _mm256_sub_epi32(k, _mm256_and_si256(_mm256_cmpeq_epi32(k, vnI), one));
+    const __m256 e0 = _mm256_i32gather_ps(edges, k, 4);
+    const __m256 e1 = _mm256_i32gather_ps(edges, _mm256_add_epi32(k, one), 4);
+    const __m256i dec = _mm256_castps_si256(_mm256_cmp_ps(v, e0, _CMP_LT_OQ));
+    const __m256i notLast = _mm256_xor_si256(_mm256_cmpeq_epi32(k, vn1), minus1);
+    const __m256i inc = _mm256_andnot_si256(dec, _mm256_and_si256(notLast, _mm256_castps_si256(_mm256_cmp_ps(v, e1, _CMP_GE_OQ))));
+    k = _mm256_add_epi32(k, dec);                      // dec lanes are -1
+    k = _mm256_sub_epi32(k, inc);                      // inc lanes are -1
+    k = _mm256_blendv_epi8(minus1, k, _mm256_castps_si256(in));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + i), k);
+  }
+  for (; i < m; i++) {
+    const float v = xs[i];
+    float g = ((v - first) / denom) * nf;
+    g = (v >= first) & (v <= last) ? g : -1.0f;
+    g = g == g ? g : 0.0f;
+    int32_t k = static_cast<int32_t>(g);
+    if (k >= 0) {
+      if (k == n) k -= 1;
+      if (v < edges[k]) k -= 1;
+      if (k != n - 1 && v >= edges[k + 1]) k += 1;
+    }
+    idx[i] = k;
+  }
 }
 void UniformEstimateDefault(const float* xs, size_t m, float first, float last, float denom, float nf, int32_t* idx) {
   UniformEstimateBody(xs, m, first, last, denom, nf, idx);
 }
-using UniformEstimateFn = void (*)(const float*, size_t, float, float, float, float, int32_t*);
-UniformEstimateFn PickUniformEstimate() {
+bool HasAvx2() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") ? UniformEstimateAvx2 : UniformEstimateDefault;
+  return __builtin_cpu_supports("avx2");
 }
 
 void CountUniform(const float* x, size_t len, int64_t n, float first, float last, float denom, const float* edges, int64_t* c) {
@@ -65,11 +100,20 @@ void CountUniform(const float* x, size_t len, int64_t n, float first, float last
   const float nf = static_cast<float>(n);
   const int ways = n <= 65536 ? 4 : 1;
   std::vector<int64_t> sub(static_cast<size_t>(n) * static_cast<size_t>(ways), 0);
-  static const UniformEstimateFn estimate = PickUniformEstimate();
+  static const bool avx2 = HasAvx2();
   for (size_t s = 0; s < len; s += kBlock) {
     const size_t m = std::min(kBlock, len - s);
     const float* xs = x + s;
-    estimate(xs, m, first, last, denom, nf, idx);
+    if (avx2 && n < (int64_t(1) << 30)) {
+      // final bins in one vector pass; just count
+      UniformBinsAvx2(xs, m, first, last, denom, nf, static_cast<int32_t>(n), edges, idx);
+      for (size_t i = 0; i < m; i++) {
+        const int32_t k = idx[i];
+        if (k >= 0) sub[static_cast<size_t>(k) * ways + (i & (ways - 1))]++;
+      }
+      continue;
+    }
+    UniformEstimateDefault(xs, m, first, last, denom, nf, idx);
     for (size_t i = 0; i < m; i++) {
       int64_t k = idx[i];
       if (k < 0) continue;
