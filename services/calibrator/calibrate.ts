@@ -256,7 +256,8 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
             } else if (opts.method === 'percentile') {
               if (s.ortAbs && finite.length > 0) s.ortAbs = await ortAbsCollectFixed(s.ortAbs, finite, kernels);
             } else {
-              s.ort = (await ortCollect(s.ort!, finite, hopts.numBins, kernels)).state;
+              // every batch lies within the global [-T, T]
+              s.ort = (await ortCollect(s.ort!, finite, hopts.numBins, kernels, 0)).state;
             }
           }),
         );

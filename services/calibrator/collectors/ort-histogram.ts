@@ -88,15 +88,19 @@ export function ortCollectWide(state: OrtHistogram | null, data: Float32Array, n
   return { hist, edges: linspaceWide(-nt, nt, n), min: mn, max: mx, threshold: nt };
 }
 
-/** One batch into an ORT value histogram. `data` must be finite. */
+/**
+ * One batch into an ORT value histogram. `data` must be finite. `batchAbsMax` (max |x| of the batch,
+ * when the caller knows it already) saves a scan; in the global-range mode it is at most the state's T.
+ */
 export async function ortCollect(
   state: OrtHistogram | null,
   data: Float32Array,
   numBins: number,
   kernels: CalibratorKernels,
+  batchAbsMax?: number,
 ): Promise<{ state: OrtHistogram; wide: boolean }> {
-  let t = 0;
-  if (data.length > 0) {
+  let t = batchAbsMax ?? -1;
+  if (t < 0 && data.length > 0) {
     const { min, max } = minMaxOf(data);
     t = Math.max(Math.abs(min), Math.abs(max));
   }
