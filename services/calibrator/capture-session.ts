@@ -126,24 +126,25 @@ export interface Reduced {
 }
 
 /**
- * A session that reduces each requested tensor inside the graph (ReduceMin, ReduceMax, Size, and
- * ReduceSum(x - x) as a NaN/Inf check; ReduceMin(Abs(x)) on request), so that a min/max pass copies
- * a few scalars per tensor out of onnxruntime instead of whole activations (what onnxruntime's own
- * MinMax calibrator does with ReduceMin/ReduceMax nodes).
+ * A session that reduces each requested tensor inside the graph, so that a min/max pass copies four
+ * small vectors out of onnxruntime instead of whole activations (onnxruntime's own MinMax calibrator
+ * also adds ReduceMin/ReduceMax nodes). Per tensor: ReduceMin, ReduceMax, ReduceSum (a NaN/Inf check:
+ * the sum of finite values is finite unless it overflows, which only costs an exact re-fetch), element
+ * count (ReduceProd of Shape) and, on request, ReduceMin(Abs). The per-tensor scalars are concatenated
+ * into one output per kind.
  */
 export class ReducingSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly tensors: readonly string[],
-    private readonly names: Map<string, { min: string; max: string; size: string; check: string; absMin?: string }>,
+    private readonly absMin: boolean,
   ) {}
 
   static async create(model: ModelProto, tensors: readonly string[], opts: CaptureSessionOptions & { absMin?: boolean } = {}): Promise<ReducingSession> {
     checkCapturable(model, tensors);
     const g = model.graph!;
     const nodes = [...g.node];
-    const outputs: ValueInfoProto[] = [...g.output];
-    const names = new Map<string, { min: string; max: string; size: string; check: string; absMin?: string }>();
+    const P = '__modelopt_calib';
     const mk = (opType: string, input: string[], output: string, attrs: { name: string; i: number }[] = []) =>
       onnx.NodeProto.create({
         opType,
@@ -152,21 +153,33 @@ export class ReducingSession {
         name: `${output}__node`,
         attribute: attrs.map((a) => onnx.AttributeProto.create({ name: a.name, i: a.i, type: onnx.AttributeProto.AttributeType.INT })) as never,
       }) as unknown as (typeof nodes)[number];
+    const kinds = ['min', 'max', 'sum', ...(opts.absMin ? ['absmin'] : [])];
+    const parts: Record<string, string[]> = { min: [], max: [], sum: [], absmin: [], size: [] };
     tensors.forEach((t, k) => {
-      const p = `__modelopt_calib_${k}`;
-      const n = { min: `${p}_min`, max: `${p}_max`, size: `${p}_size`, check: `${p}_check`, absMin: opts.absMin ? `${p}_absmin` : undefined };
-      nodes.push(mk('ReduceMin', [t], n.min, [{ name: 'keepdims', i: 0 }]));
-      nodes.push(mk('ReduceMax', [t], n.max, [{ name: 'keepdims', i: 0 }]));
-      nodes.push(mk('Size', [t], n.size));
-      nodes.push(mk('Sub', [t, t], `${p}_sub`));
-      nodes.push(mk('ReduceSum', [`${p}_sub`], n.check, [{ name: 'keepdims', i: 0 }]));
-      if (n.absMin) {
+      const p = `${P}_${k}`;
+      const keep = [{ name: 'keepdims', i: 1 }];
+      nodes.push(mk('ReduceMin', [t], `${p}_min_r`, keep));
+      nodes.push(mk('ReduceMax', [t], `${p}_max_r`, keep));
+      nodes.push(mk('ReduceSum', [t], `${p}_sum_r`, keep));
+      if (opts.absMin) {
         nodes.push(mk('Abs', [t], `${p}_abs`));
-        nodes.push(mk('ReduceMin', [`${p}_abs`], n.absMin, [{ name: 'keepdims', i: 0 }]));
+        nodes.push(mk('ReduceMin', [`${p}_abs`], `${p}_absmin_r`, keep));
       }
-      for (const o of [n.min, n.max, n.size, n.check, n.absMin]) if (o) outputs.push(onnx.ValueInfoProto.create({ name: o }) as unknown as ValueInfoProto);
-      names.set(t, n);
+      for (const kind of kinds) {
+        // [1, ..., 1] -> [1, 1]
+        nodes.push(mk('Flatten', [`${p}_${kind}_r`], `${p}_${kind}_f`, [{ name: 'axis', i: 0 }]));
+        parts[kind].push(`${p}_${kind}_f`);
+      }
+      nodes.push(mk('Shape', [t], `${p}_shape`));
+      nodes.push(mk('ReduceProd', [`${p}_shape`], `${p}_size`, [{ name: 'keepdims', i: 1 }]));
+      parts.size.push(`${p}_size`);
     });
+    const outputs: ValueInfoProto[] = [...g.output];
+    for (const kind of [...kinds, 'size']) {
+      const out = `${P}_${kind}`;
+      nodes.push(mk('Concat', parts[kind], out, [{ name: 'axis', i: kind === 'size' ? 0 : 1 }]));
+      outputs.push(onnx.ValueInfoProto.create({ name: out }) as unknown as ValueInfoProto);
+    }
     const augmented: ModelProto = { ...model, graph: { ...g, node: nodes, output: outputs } } as ModelProto;
     const so: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: opts.graphOptimizationLevel ?? 'basic',
@@ -178,38 +191,41 @@ export class ReducingSession {
     try {
       session = await ort.InferenceSession.create(encodeModel(augmented), so);
     } catch (e) {
-      throw new InvalidArgument(`onnxruntime could not load the model with min/max reductions: ${(e as Error).message}`, { cause: e });
+      const m = (e as Error).message;
+      if (/type|Type/.test(m) && /int|bool/.test(m)) throw new InvalidArgument(`only float32/float16 activations can be calibrated (${m})`, { cause: e });
+      throw new InvalidArgument(`onnxruntime could not load the model with min/max reductions: ${m}`, { cause: e });
     }
-    return new ReducingSession(session, [...tensors], names);
+    return new ReducingSession(session, [...tensors], opts.absMin === true);
   }
 
   async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
     const inputs: Record<string, ort.Tensor> = {};
     for (const f of feeds) inputs[f.name] = new ort.Tensor(f.dtype, f.data as never, f.dims);
-    const fetch: string[] = [];
-    for (const n of this.names.values()) fetch.push(n.min, n.max, n.size, n.check, ...(n.absMin ? [n.absMin] : []));
+    const P = '__modelopt_calib';
+    const fetch = [`${P}_min`, `${P}_max`, `${P}_sum`, `${P}_size`, ...(this.absMin ? [`${P}_absmin`] : [])];
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
       out = await this.session.run(inputs, fetch);
     } catch (e) {
       throw new InvalidArgument(`onnxruntime failed on the calibration data: ${(e as Error).message}`, { cause: e });
     }
-    const scalar = (name: string, tensor: string): number => {
+    const floats = (name: string): ArrayLike<number> => {
       const t = out[name] as ort.Tensor;
-      if (t.type === 'float32') return (t.data as Float32Array)[0];
-      if (t.type === 'float16') return halfToFloat((t.data as Uint16Array)[0]);
-      if (t.type === 'int64') return Number((t.data as BigInt64Array)[0]);
-      throw new InvalidArgument(`tensor ${tensor} has dtype ${t.type}; only float32/float16 activations can be calibrated`);
+      if (t.type === 'float32') return t.data as Float32Array;
+      if (t.type === 'float16') return Array.from(t.data as Uint16Array, halfToFloat);
+      throw new InvalidArgument(`calibrated tensors must be float32/float16 activations (got ${t.type})`);
     };
+    const mn = floats(`${P}_min`);
+    const mx = floats(`${P}_max`);
+    const sum = floats(`${P}_sum`);
+    const am = this.absMin ? floats(`${P}_absmin`) : null;
+    const size = (out[`${P}_size`] as ort.Tensor).data as BigInt64Array;
     const res = new Map<string, Reduced>();
-    for (const [t, n] of this.names) {
-      const size = scalar(n.size, t);
-      const checkT = out[n.check] as ort.Tensor;
-      if (checkT.type !== 'float32' && checkT.type !== 'float16') throw new InvalidArgument(`tensor ${t} has dtype ${checkT.type}; only float32/float16 activations can be calibrated`);
-      const r: Reduced = { min: scalar(n.min, t), max: scalar(n.max, t), size, finite: scalar(n.check, t) === 0 };
-      if (n.absMin) r.absMin = scalar(n.absMin, t);
+    this.tensors.forEach((t, k) => {
+      const r: Reduced = { min: mn[k], max: mx[k], size: Number(size[k]), finite: Number.isFinite(sum[k]) && Number.isFinite(mn[k]) && Number.isFinite(mx[k]) };
+      if (am) r.absMin = am[k];
       res.set(t, r);
-    }
+    });
     return res;
   }
 
