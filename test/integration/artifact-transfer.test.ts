@@ -25,6 +25,7 @@ test('upload in chunks, download in chunks, bytes and sha256 identical; a lying 
     const res = await callClientStream(c, c.upload, parts);
     assert.equal(res.ref!.sha256, sha);
     assert.equal(res.ref!.sizeBytes, data.length);
+    assert.equal(res.ref!.mediaType, 'application/onnx', 'media type from the header is kept');
     const got: Buffer[] = [];
     let expectedOffset = 0;
     for await (const msg of callServerStream(c, c.download, { ref: res.ref, chunkSize: 1 << 20 })) {

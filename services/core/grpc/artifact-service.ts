@@ -22,24 +22,28 @@ export function artifactService(store?: ArtifactStore): ServiceRegistration<type
   }
   return defineService(ArtifactServiceService, {
     upload: clientStream(async (requests: AsyncIterable<UploadRequest>) => {
-      let header: UploadRequest['header'];
-      let first = true;
+      // The header (first message) must be read before the store is called: it carries the media type.
+      const it = requests[Symbol.asyncIterator]();
+      const firstMsg = await it.next();
+      const header: UploadRequest['header'] = firstMsg.done ? undefined : firstMsg.value.header;
       let received = 0;
       async function* chunks(): AsyncGenerator<Uint8Array> {
-        for await (const req of requests) {
-          if (first) {
-            first = false;
-            if (req.header) {
-              header = req.header;
-              continue;
-            }
-          }
+        const take = (req: UploadRequest): Uint8Array | undefined => {
           if (req.header) throw new InvalidArgument('Upload: the header must be the first message');
-          if (req.chunk && req.chunk.length) {
-            received += req.chunk.length;
-            if (header?.sizeBytes && received > header.sizeBytes) throw new InvalidArgument(`Upload: more bytes than the declared ${header.sizeBytes}`);
-            yield req.chunk;
-          }
+          if (!req.chunk || req.chunk.length === 0) return undefined;
+          received += req.chunk.length;
+          if (header?.sizeBytes && received > header.sizeBytes) throw new InvalidArgument(`Upload: more bytes than the declared ${header.sizeBytes}`);
+          return req.chunk;
+        };
+        if (!firstMsg.done && !header) {
+          const c = take(firstMsg.value);
+          if (c) yield c;
+        }
+        for (;;) {
+          const next = await it.next();
+          if (next.done) return;
+          const c = take(next.value);
+          if (c) yield c;
         }
       }
       const ref = await store.put(chunks(), { mediaType: header?.mediaType || undefined });
