@@ -125,7 +125,7 @@ test('domain errors map to their status codes with the message as reason; unexpe
   });
   // A good call still works and round-trips bytes and repeated fields.
   const res = await callUnary(c, c.mapTrtLayers, { profileJson: Buffer.from('[1]'), onnxNodeNames: ['a', 'b'] });
-  assert.deepEqual(res.nodeTimes, [{ node: 'a', ms: 3 }, { node: 'b', ms: 4 }]);
+  assert.deepEqual(res.nodeTimes, [{ node: 'a', ms: 3, opType: '' }, { node: 'b', ms: 4, opType: '' }]);
   c.close();
   const text = await metrics.registry.metrics();
   assert.match(text, /modelopt_grpc_server_handled_total\{service="modelopt.v1.ProfilerService",method="ParseTrtexecLog",code="INVALID_ARGUMENT"\} 2/);
