@@ -18,6 +18,7 @@ interface Args {
   method: CalibrationMethod | 'bare' | 'capture';
   level?: 'disabled' | 'basic' | 'extended' | 'all';
   histogramRange?: 'global' | 'streaming';
+  stepsPerRun?: number;
 }
 const a = JSON.parse(process.argv[2]!) as Args;
 const model = loadModel(a.model);
@@ -28,14 +29,16 @@ if (a.method === 'bare' || a.method === 'capture') {
   // plain inference over the same feeds (bare: the model's outputs only; capture: + the tensors as outputs)
   const plan = planCalibration(model, { kind: 'file', path: a.data });
   const s = await CaptureSession.create(model, a.method === 'bare' ? [] : tensors, { graphOptimizationLevel: a.level ?? 'all' });
-  for (let i = 0; i < plan.steps; i++) {
-    await s.run(plan.feed(i), a.method === 'bare' ? [] : tensors);
-    samples += plan.stepRows(i);
+  const g = a.stepsPerRun && plan.canGroupSteps() ? a.stepsPerRun : 1;
+  for (let i = 0; i < plan.steps; i += g) {
+    const j = Math.min(plan.steps, i + g);
+    await s.run(plan.feedSteps(i, j), a.method === 'bare' ? [] : tensors);
+    for (let k = i; k < j; k++) samples += plan.stepRows(k);
   }
   await s.release();
   plan.close();
 } else {
-  const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: { graphOptimizationLevel: a.level ?? 'disabled' }, histogramRange: a.histogramRange });
+  const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: { graphOptimizationLevel: a.level ?? 'basic' }, histogramRange: a.histogramRange, stepsPerRun: a.stepsPerRun });
   samples = t.samples;
 }
 const wall = (performance.now() - t0) / 1000;

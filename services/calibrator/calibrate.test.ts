@@ -181,3 +181,27 @@ test('random data is used when no data is given, with a note', async () => {
   assert.ok(t.ranges['Input3'].min >= 0 && t.ranges['Input3'].max < 1);
   assert.ok(t.notes?.some((n) => /random/.test(n)));
 });
+
+test('stepsPerRun groups steps into one run; min/max and global-range thresholds agree to float rounding', async () => {
+  const model = twoInputModel();
+  const data = twoInputData(24, (i) => 0.25 + ((i * 7) % 13));
+  for (const method of ['minmax', 'entropy', 'percentile'] as const) {
+    const one = await calibrate(model, { method, tensors: ['lb', 'ma'], data });
+    const runs: number[] = [];
+    const grouped = await calibrate(model, { method, tensors: ['lb', 'ma'], data, stepsPerRun: 5, onProgress: (p) => runs.push(p.step) });
+    // onnxruntime's vectorised kernels may differ by an ulp with bigger batches
+    for (const t of ['lb', 'ma']) {
+      const a = one.ranges[t];
+      const b = grouped.ranges[t];
+      for (const k of ['min', 'max', 'low', 'high'] as const) assert.ok(Math.abs(a[k] - b[k]) <= 1e-6 * Math.max(1, Math.abs(a[k])), `${method} ${t} ${k}: ${a[k]} vs ${b[k]}`);
+      assert.equal(a.nanCount, b.nanCount);
+    }
+    assert.equal(grouped.samples, 24);
+    assert.deepEqual(runs.slice(0, 5), [5, 10, 15, 20, 24], method);
+  }
+  // a fixed batch dimension (mnist8: [1,1,28,28]) cannot be grouped: noted, results as usual
+  const mn = loadModel(modelPath('mnist8'));
+  const t = await calibrate(mn, { method: 'minmax', tensors: ['Input3'], data: { kind: 'file', path: dataPath('mnist8', 'calib') }, stepsPerRun: 8 });
+  assert.equal(t.samples, 64);
+  assert.ok(t.notes?.some((n) => /stepsPerRun ignored/.test(n)));
+});

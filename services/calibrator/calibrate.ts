@@ -65,6 +65,13 @@ export interface CalibrateOptions {
   globalRanges?: Record<string, GlobalRange>;
   /** run only the min/max pass (phase 'ranges'), for the first round of a sharded global-range run. */
   stopAfterRanges?: boolean;
+  /**
+   * Steps fed to onnxruntime per run (default 1). Larger values group consecutive steps into one run
+   * when every input has a dynamic batch dimension: the statistics are the same (min/max and
+   * global-range histograms do not depend on the grouping; streaming histograms then see bigger
+   * batches), per-node overhead is amortised, and activation memory grows with the group.
+   */
+  stepsPerRun?: number;
   session?: CaptureSessionOptions;
   onProgress?: (p: CalibrationProgress) => void;
   signal?: AbortSignal;
@@ -142,6 +149,10 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       notes: [...plan.notes],
       phase: 'complete',
     };
+    const spr = opts.stepsPerRun ?? 1;
+    if (!(Number.isInteger(spr) && spr >= 1)) throw new InvalidArgument(`stepsPerRun must be a positive integer, got ${spr}`);
+    const group = spr > 1 && plan.canGroupSteps() ? spr : 1;
+    if (spr > 1 && group === 1) stats.notes.push('stepsPerRun ignored: an input has a fixed batch dimension');
     const isTorch = opts.method.startsWith('torch_');
     const global = (usesOrtHistogram(opts.method) || isTorch) && (opts.histogramRange ?? (isTorch ? 'streaming' : 'global')) === 'global';
     const t0 = Date.now();
@@ -150,15 +161,16 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
     const pass = async (phase: CalibrationProgress['phase'], reduce: (out: Map<string, Captured>) => Promise<void>): Promise<number> => {
       let pending: Promise<void> = Promise.resolve();
       let samples = 0;
-      for (let i = start; i < end; i++) {
+      for (let i = start; i < end; i += group) {
         if (opts.signal?.aborted) throw new Cancelled('calibration cancelled');
-        const feeds = plan.feed(i);
+        const j = Math.min(end, i + group);
+        const feeds = plan.feedSteps(i, j);
         samples += firstInputRows(plan, feeds.map((f) => f.dims));
         const out = await (await captureSession()).run(feeds);
         await pending;
         pending = reduce(out);
         // report after the reduction of this batch has been scheduled
-        const step = i - start + 1;
+        const step = j - start;
         const s = samples;
         pending = pending.then(() =>
           opts.onProgress?.({ phase, step, steps: end - start, samples: s, elapsedMs: Date.now() - t0 }),
@@ -175,9 +187,10 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
     const minmaxPass = async (): Promise<number> => {
       reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, absMin: opts.method === 'percentile' });
       let samples = 0;
-      for (let i = start; i < end; i++) {
+      for (let i = start; i < end; i += group) {
         if (opts.signal?.aborted) throw new Cancelled('calibration cancelled');
-        const feeds = plan.feed(i);
+        const j = Math.min(end, i + group);
+        const feeds = plan.feedSteps(i, j);
         samples += firstInputRows(plan, feeds.map((f) => f.dims));
         const red = await reducing.run(feeds);
         const bad: string[] = [];
@@ -209,7 +222,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
             if (opts.method === 'percentile' && finite.length > 0) s.absMin = Math.min(s.absMin ?? Infinity, minAbs(finite));
           }
         }
-        opts.onProgress?.({ phase: 'minmax', step: i - start + 1, steps: end - start, samples, elapsedMs: Date.now() - t0 });
+        opts.onProgress?.({ phase: 'minmax', step: j - start, steps: end - start, samples, elapsedMs: Date.now() - t0 });
       }
       await reducing.release();
       reducing = null;

@@ -133,6 +133,27 @@ export class CalibrationPlan {
     return b[i + 1] - b[i];
   }
 
+  /** Whether steps can be grouped into one run: every input has a dynamic dim 0 and real data. */
+  canGroupSteps(): boolean {
+    return this.sources !== null && this.inputs.every((i) => i.dims.length > 0 && i.dims[0] === null && this.sources!.get(i.name)!.shape.length > 0);
+  }
+
+  /**
+   * Steps [i, j) as one feed (the chunks are contiguous rows, so this is rows bounds[i]..bounds[j] of
+   * every input). Only when `canGroupSteps()`.
+   */
+  feedSteps(i: number, j: number): Feed[] {
+    if (j - i === 1) return this.feed(i);
+    if (!this.canGroupSteps()) throw new InvalidArgument('steps can only be grouped when every input has a dynamic batch dimension');
+    if (i < 0 || j > this.steps || i >= j) throw new InvalidArgument(`steps [${i}, ${j}) out of range [0, ${this.steps})`);
+    return this.inputs.map((inp) => {
+      const src = this.sources!.get(inp.name)!;
+      const b = this.bounds.get(inp.name)!;
+      const count = b[j] - b[i];
+      return { name: inp.name, dtype: inp.dtype, dims: [count, ...src.shape.slice(1)], data: src.readRows(b[i], count) };
+    });
+  }
+
   /** The feed of step `i` (0 ≤ i < steps), one fresh array per input. */
   feed(i: number): Feed[] {
     if (i < 0 || i >= this.steps) throw new InvalidArgument(`step ${i} out of range [0, ${this.steps})`);
