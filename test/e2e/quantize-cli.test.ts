@@ -15,10 +15,8 @@ import { sharedModels, dataPath, tmpDir } from '../helpers/shared.js';
 const out = tmpDir('e2e-quantize');
 after(() => fs.rmSync(out, { recursive: true, force: true }));
 
-const summary: string[] = [];
-after(() => {
-  if (summary.length) process.stdout.write(`\nINT8 through the services (cosine per output on eval data):\n${summary.join('\n')}\n`);
-});
+/** One line per model and output, printed as the test goes (the closing notes quote these). */
+const summary = { push: (line: string): void => console.log(`[e2e int8 minmax]${line}`) };
 
 for (const model of sharedModels()) {
   const name = path.basename(model, '.onnx');
