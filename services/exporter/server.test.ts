@@ -5,35 +5,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createServer } from '../core/grpc/server.js';
 import { callUnary, createClient } from '../core/grpc/client.js';
-import { defaultConfig } from '../core/config.js';
-import { silentLogger } from '../core/logging.js';
-import { createRuntime } from '../core/runtime.js';
 import { encodeModel } from '../core/onnx/index.js';
 import { CompareRequest, ExportRequest, ExporterServiceClient } from '../../gen/modelopt/v1/exporter.js';
 import { quantizeModel } from '../quantizer/quantize.js';
 import { calibrate, loadFeeds, loadPrepared, preparedModelPath } from '../../test/helpers/ort-calib.js';
 import { dataPath } from '../../test/helpers/shared.js';
+import { startService, grpcStatus } from '../../test/helpers/service-harness.js';
 import { exporterService } from './server.js';
 
-const storeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'x-grpc-'));
-const runtime = await createRuntime({ storeRoot });
-const srv = await createServer({ name: 'exporter', port: 0, host: '127.0.0.1', services: [exporterService({ config: defaultConfig(), logger: silentLogger(), runtime })] });
-const client = createClient(ExporterServiceClient, srv.address);
-after(async () => {
-  client.close();
-  await srv.shutdown();
-  await runtime.close();
-  fs.rmSync(storeRoot, { recursive: true, force: true });
-});
+const svc = await startService('exporter', exporterService, ExporterServiceClient);
+const { client, runtime } = svc;
+after(() => svc.close());
 
-const status = (code: grpc.status, re: RegExp) => (err: unknown) => {
-  const e = err as grpc.ServiceError;
-  assert.equal(e.code, code, `expected ${grpc.status[code]}, got ${grpc.status[e.code]}: ${e.details}`);
-  assert.match(e.details, re);
-  return true;
-};
+const status = grpcStatus;
 
 async function quantizedMnist() {
   const model = loadPrepared('mnist8');

@@ -1,39 +1,21 @@
 /** Prepare and Analyze over a real socket, and the status of bad requests. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createServer } from '../core/grpc/server.js';
 import { callUnary, createClient } from '../core/grpc/client.js';
-import { defaultConfig } from '../core/config.js';
-import { silentLogger } from '../core/logging.js';
-import { createRuntime } from '../core/runtime.js';
 import { GraphAnalyzerServiceClient, PartitionKind } from '../../gen/modelopt/v1/graph_analyzer.js';
 import { QuantizeMode, QuantizeConfig } from '../../gen/modelopt/v1/common.js';
 import { decodeModel, encodeModel } from '../core/onnx/index.js';
 import { modelPath } from '../../test/helpers/shared.js';
 import { buildModel } from './test-models.js';
+import { startService, grpcStatus } from '../../test/helpers/service-harness.js';
 import { graphAnalyzerService } from './server.js';
 
-const storeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ga-grpc-'));
-const runtime = await createRuntime({ storeRoot });
-const srv = await createServer({ name: 'graph-analyzer', port: 0, host: '127.0.0.1', services: [graphAnalyzerService({ config: defaultConfig(), logger: silentLogger(), runtime })] });
-const client = createClient(GraphAnalyzerServiceClient, srv.address);
-after(async () => {
-  client.close();
-  await srv.shutdown();
-  await runtime.close();
-  fs.rmSync(storeRoot, { recursive: true, force: true });
-});
+const svc = await startService('graph-analyzer', graphAnalyzerService, GraphAnalyzerServiceClient);
+const { client, runtime } = svc;
+after(() => svc.close());
 
-const status = (code: grpc.status, re: RegExp) => (err: unknown) => {
-  const e = err as grpc.ServiceError;
-  assert.equal(e.code, code, `expected ${grpc.status[code]}, got ${grpc.status[e.code]}: ${e.details}`);
-  assert.match(e.details, re);
-  return true;
-};
+const status = grpcStatus;
 
 test('Prepare converts ultraface to opset 13, names its nodes and returns intermediates when asked', async () => {
   const ref = await runtime.artifacts.putFile(modelPath('ultraface_rfb320'), { mediaType: 'application/x-onnx' });

@@ -1,15 +1,8 @@
 /** Quantize over a real socket: progress then one result, and the status of bad requests. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createServer } from '../core/grpc/server.js';
 import { callServerStream, createClient } from '../core/grpc/client.js';
-import { defaultConfig } from '../core/config.js';
-import { silentLogger } from '../core/logging.js';
-import { createRuntime } from '../core/runtime.js';
 import { calibrationTableToProto } from '../core/grpc/convert.js';
 import { encodeTensorBundle } from '../core/tensor-bundle.js';
 import { QuantizerServiceClient, type QuantizeResponse } from '../../gen/modelopt/v1/quantizer.js';
@@ -17,18 +10,12 @@ import { AnalyzeResponse } from '../../gen/modelopt/v1/graph_analyzer.js';
 import { QuantizeConfig, QuantizeMode } from '../../gen/modelopt/v1/common.js';
 import { decodeModel, Graph, type GraphProto } from '../core/onnx/index.js';
 import { calibrate, captureActivations, loadFeeds, loadPrepared, preparedModelPath } from '../../test/helpers/ort-calib.js';
+import { startService, grpcStatus } from '../../test/helpers/service-harness.js';
 import { quantizerService } from './server.js';
 
-const storeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'q-grpc-'));
-const runtime = await createRuntime({ storeRoot });
-const srv = await createServer({ name: 'quantizer', port: 0, host: '127.0.0.1', services: [quantizerService({ config: defaultConfig(), logger: silentLogger(), runtime })] });
-const client = createClient(QuantizerServiceClient, srv.address);
-after(async () => {
-  client.close();
-  await srv.shutdown();
-  await runtime.close();
-  fs.rmSync(storeRoot, { recursive: true, force: true });
-});
+const svc = await startService('quantizer', quantizerService, QuantizerServiceClient);
+const { client, runtime } = svc;
+after(() => svc.close());
 
 async function collect(req: Parameters<typeof client.quantize>[0]): Promise<QuantizeResponse[]> {
   const out: QuantizeResponse[] = [];
