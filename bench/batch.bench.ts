@@ -16,9 +16,10 @@ import { getNats } from '../test/harness/nats.js';
 import { createRuntime } from '../services/core/runtime.js';
 import { NatsEventBus } from '../services/core/events/nats-bus.js';
 import { parseJobs, submitBatch, waitBatch } from '../services/cli/batch.js';
+import { SHARED as SHARED_DIR } from '../test/helpers/shared.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SHARED = path.resolve(ROOT, '../shared');
+const SHARED = SHARED_DIR;
 const jobsArg = process.argv.indexOf('--jobs');
 const nJobs = jobsArg > 0 ? Number(process.argv[jobsArg + 1]) : 4;
 

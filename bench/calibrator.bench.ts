@@ -19,10 +19,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openNpz } from '../services/calibrator/npy.js';
 import { DTYPE_BYTES } from '../services/calibrator/npy.js';
+import { SHARED } from '../test/helpers/shared.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const shared = process.env.MODELOPT_SHARED ?? path.resolve(root, '..', 'shared');
+const shared = SHARED;
 const model = (n: string) => path.join(shared, 'models', `${n}.onnx`);
 const calib = (n: string) => path.join(shared, 'data', `${n}.calib.npz`);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'calib-bench-'));

@@ -9,6 +9,7 @@ import ort from 'onnxruntime-node';
 import { profileOrt } from '../services/profiler/ort-profile.js';
 import { inputSpecs, randomFeeds } from '../services/profiler/random-inputs.js';
 import { percentile } from '../services/profiler/stats.js';
+import { modelPath } from '../test/helpers/shared.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -58,7 +59,7 @@ console.log(`profiler vs bare session.run loop (onnxruntime-node ${ort.env.versi
 console.log('model        | mean ms: profiler   bare    ratio | median ms: profiler   bare    ratio');
 let worst = 0;
 for (const m of MODELS) {
-  const bytes = new Uint8Array(fs.readFileSync(new URL(`../../shared/models/${m.name}.onnx`, import.meta.url)));
+  const bytes = new Uint8Array(fs.readFileSync(modelPath(m.name)));
   const prof = { mean: [] as number[], median: [] as number[] };
   const bare = { mean: [] as number[], median: [] as number[] };
   for (let r = 0; r < rounds; r++) {

@@ -6,8 +6,10 @@ import { latencyStats, percentile } from './stats.js';
 import { toHalfBits, uniformRng } from './random-inputs.js';
 import { addEngineHeader } from '../core/engine/header.js';
 import { Cancelled, InvalidArgument } from '../core/errors.js';
+import path from 'node:path';
+import { MODELS_DIR } from '../../test/helpers/shared.js';
 
-const model = (name: string) => new Uint8Array(fs.readFileSync(new URL(`../../../shared/models/${name}`, import.meta.url)));
+const model = (name: string) => new Uint8Array(fs.readFileSync(path.join(MODELS_DIR, name)));
 // short timing window so the suite stays quick; the loop rule itself is the reference's
 const FAST = { warmUpS: 0.05, minDurationS: 0.3 };
 

@@ -9,8 +9,9 @@ import {
   addEngineHeader, verifyEngineHeader, stripEngineHeader, referenceEngineHeader, ENGINE_HEADER_BYTES,
 } from './engine-header.js';
 import { FailedPrecondition, InvalidArgument } from '../core/errors.js';
+import { modelPath } from '../../test/helpers/shared.js';
 
-const MNIST = new Uint8Array(fs.readFileSync(new URL('../../../shared/models/mnist8.onnx', import.meta.url)));
+const MNIST = new Uint8Array(fs.readFileSync(modelPath('mnist8')));
 
 test('capabilities: ORT available, TensorRT absent here, tables exposed', async () => {
   const caps = await capabilities();

@@ -5,7 +5,17 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '..', '..');
-export const SHARED = process.env.MODELOPT_SHARED ?? path.resolve(REPO_ROOT, '..', 'shared');
+/**
+ * The shared corpus: $MODELOPT_SHARED, else ../shared beside the checkout, else /work/shared (where
+ * this workplace keeps it, for clones made elsewhere, e.g. by CI).
+ */
+export const SHARED = resolveShared();
+
+function resolveShared(): string {
+  if (process.env.MODELOPT_SHARED) return process.env.MODELOPT_SHARED;
+  const candidates = [path.resolve(REPO_ROOT, '..', 'shared'), '/work/shared'];
+  return candidates.find((c) => fs.existsSync(path.join(c, 'models'))) ?? candidates[0]!;
+}
 export const MODELS_DIR = path.join(SHARED, 'models');
 export const DATA_DIR = path.join(SHARED, 'data');
 export const GOLDENS_DIR = path.join(SHARED, 'goldens');

@@ -13,6 +13,7 @@ import { NatsEventBus } from '../../services/core/events/nats-bus.js';
 import type { JobEvent } from '../../services/core/events/types.js';
 import { createPlan, runJob } from '../../services/core/pipeline/index.js';
 import { getJson } from '../../services/core/pipeline/quantize-flow.js';
+import { modelPath } from '../helpers/shared.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -36,7 +37,7 @@ test('services/graph-analyzer/main.ts with --nats-url runs prepare and analyze f
       assert.ok(Date.now() - t0 < 60_000, `no stage worker after 60 s: ${err}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const model = await client.artifacts.putFile(path.resolve(ROOT, '../shared/models/mnist8.onnx'), { mediaType: 'application/x-onnx' });
+    const model = await client.artifacts.putFile(modelPath('mnist8'), { mediaType: 'application/x-onnx' });
     const plan = createPlan({ inputs: { model }, stages: [{ name: 'prepare' }, { name: 'analyze', config: { quantizeMode: 'int8' } }] });
     const sources: string[] = [];
     const unsub = await client.bus.subscribe(`modelopt.jobs.${plan.jobId}.>`, (e: JobEvent) => void (e.kind === 'completed' && e.source && sources.push(e.source)));

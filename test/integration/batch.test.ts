@@ -24,9 +24,10 @@ import { getJobState, stageKvKey, type JobState, type StageRecord } from '../../
 import { startEmbedded, type EmbeddedMesh } from '../../services/cli/embedded.js';
 import { countByStatus, downloadJobOutputs, parseJobs, submitBatch, waitBatch, type BatchJobSpec } from '../../services/cli/batch.js';
 import { readNpz } from '../../services/exporter/npz.js';
+import { SHARED as SHARED_DIR } from '../helpers/shared.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SHARED = path.resolve(ROOT, '../shared');
+const SHARED = SHARED_DIR;
 const model = (n: string): string => path.join(SHARED, 'models', `${n}.onnx`);
 const data = (n: string, k: 'calib' | 'eval'): string => path.join(SHARED, 'data', `${n}.${k}.npz`);
 const execFileP = promisify(execFile);

@@ -18,6 +18,7 @@ import { profilerService } from '../../services/profiler/server.js';
 import { TrtBuilderServiceClient, type BuildResponse } from '../../gen/modelopt/v1/trt_builder.js';
 import { ProfilerServiceClient, TrtexecLogKind } from '../../gen/modelopt/v1/profiler.js';
 import { verifyEngineHeader, addEngineHeader } from '../../services/core/engine/header.js';
+import { modelPath } from '../helpers/shared.js';
 
 const fixtures = new URL('../fixtures/trtexec/', import.meta.url);
 const storeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'trt-prof-grpc-'));
@@ -36,7 +37,7 @@ after(async () => {
   fs.rmSync(storeRoot, { recursive: true, force: true });
 });
 
-const mnist = await runtime.artifacts.putFile(new URL('../../../shared/models/mnist8.onnx', import.meta.url).pathname, { mediaType: 'application/x-onnx' });
+const mnist = await runtime.artifacts.putFile(modelPath('mnist8'), { mediaType: 'application/x-onnx' });
 
 function status(code: grpc.status, re?: RegExp) {
   return (err: unknown) => {
