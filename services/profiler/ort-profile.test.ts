@@ -17,14 +17,14 @@ function assertOrdered(p: OrtProfile) {
   const l = p.latencyMs;
   assert.ok(l.min > 0, 'min > 0');
   assert.ok(l.min <= l.median && l.median <= l.p90 && l.p90 <= l.p95 && l.p95 <= l.p99 && l.p99 <= l.max, JSON.stringify(l));
-  assert.ok(l.min <= l.mean && l.mean <= l.max);
-  assert.ok(p.iterations >= 10 && p.iterations <= 1000);
-  assert.ok(p.throughput > 0);
+  assert.ok(l.min <= l.mean && l.mean <= l.max, `mean within [min, max]: ${JSON.stringify(l)}`);
+  assert.ok(p.iterations >= 10 && p.iterations <= 1000, `iterations ${p.iterations}`);
+  assert.ok(p.throughput > 0, 'throughput > 0');
   assert.ok(p.nodes.length > 0, 'per-node table non-empty');
   assert.ok(p.opTypes.length > 0, 'per-op table non-empty');
   const share = p.opTypes.reduce((a, o) => a + o.share, 0);
   assert.ok(Math.abs(share - 1) < 1e-6, `op shares sum to 1 (${share})`);
-  assert.ok(p.referenceLatencyMs > 0);
+  assert.ok(p.referenceLatencyMs > 0, `reference latency ${p.referenceLatencyMs}`);
   for (let i = 1; i < p.nodes.length; i++) assert.ok(p.nodes[i - 1]!.meanMs >= p.nodes[i]!.meanMs);
 }
 
@@ -33,7 +33,8 @@ test('profileOrt on mnist8: ordered stats, per-node and per-op tables', async ()
   assertOrdered(p);
   assert.deepEqual(p.inputs, [{ name: 'Input3', dtype: 'float32', shape: [1, 1, 28, 28] }]);
   assert.ok(p.opTypes.some((o) => o.opType === 'Conv'), p.opTypes.map((o) => o.opType).join(','));
-  assert.ok(p.elapsedS >= 0.3);
+  // The loop runs for at least minDurationS unless the 1000-iteration cap ends it first (mnist8 is fast).
+  assert.ok(p.elapsedS >= 0.3 || p.iterations === 1000, `elapsed ${p.elapsedS} s after ${p.iterations} runs`);
 });
 
 test('profileOrt on ppocr_cls (dynamic dims → 1 unless shapes given)', async () => {
