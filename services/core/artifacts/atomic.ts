@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { open, rename, unlink, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -69,5 +70,33 @@ export async function fsyncDir(dir: string): Promise<void> {
     }
   } catch {
     // some filesystems refuse fsync on directories; the rename is still atomic
+  }
+}
+
+/**
+ * Writes several files so that either all of them appear under their final names or none does:
+ * each goes to a temp file first (fsync'd), then all are renamed. On failure temp files are removed.
+ */
+export function writeFilesAtomic(files: Array<{ path: string; chunks: Iterable<Uint8Array> }>): void {
+  const temps: Array<{ tmp: string; final: string }> = [];
+  try {
+    for (const f of files) {
+      const tmp = tempPathFor(f.path);
+      temps.push({ tmp, final: f.path });
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        for (const chunk of f.chunks) {
+          let off = 0;
+          while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+        }
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    for (const t of temps) fs.renameSync(t.tmp, t.final);
+  } catch (err) {
+    for (const t of temps) fs.rmSync(t.tmp, { force: true });
+    throw err;
   }
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import protobuf from 'protobufjs/minimal.js';
 import { onnx, type ModelProto, type TensorProto, type GraphProto } from './proto.js';
 import { InvalidArgument, NotFound } from '../errors.js';
-import { writeFilesAtomic } from '../atomic-file.js';
+import { writeFilesAtomic } from '../artifacts/atomic.js';
 import { bitsPerElement } from './dtype.js';
 import { toInt64 } from './tensor.js';
 
