@@ -1,38 +1,20 @@
 /** Calibrate, MergeHistograms and CaptureActivations over a real socket, and the status of bad requests. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createServer } from '../core/grpc/server.js';
-import { callServerStream, callUnary, createClient } from '../core/grpc/client.js';
-import { defaultConfig } from '../core/config.js';
-import { silentLogger } from '../core/logging.js';
-import { createRuntime } from '../core/runtime.js';
+import { callServerStream, callUnary } from '../core/grpc/client.js';
 import { decodeTensorBundle } from '../core/tensor-bundle.js';
 import { CalibrateRequest, CalibrationOptions, CaptureActivationsRequest, CalibratorServiceClient, HistogramRange, type CalibrateResponse, type CalibrateResult, type CaptureActivationsResponse } from '../../gen/modelopt/v1/calibrator.js';
 import { CalibrationMethod, QuantizeMode } from '../../gen/modelopt/v1/common.js';
 import { dataPath, modelPath } from '../../test/helpers/shared.js';
+import { startService, grpcStatus } from '../../test/helpers/service-harness.js';
 import { calibratorService } from './server.js';
 
-const storeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'calib-grpc-'));
-const runtime = await createRuntime({ storeRoot });
-const srv = await createServer({ name: 'calibrator', port: 0, host: '127.0.0.1', services: [calibratorService({ config: defaultConfig(), logger: silentLogger(), runtime })] });
-const client = createClient(CalibratorServiceClient, srv.address);
-after(async () => {
-  client.close();
-  await srv.shutdown();
-  await runtime.close();
-  fs.rmSync(storeRoot, { recursive: true, force: true });
-});
+const svc = await startService('calibrator', calibratorService, CalibratorServiceClient);
+const { client, runtime } = svc;
+after(() => svc.close());
 
-const status = (code: grpc.status, re: RegExp) => (err: unknown) => {
-  const e = err as grpc.ServiceError;
-  assert.equal(e.code, code, `expected ${grpc.status[code]}, got ${grpc.status[e.code]}: ${e.details}`);
-  assert.match(e.details, re);
-  return true;
-};
+const status = grpcStatus;
 
 const model = await runtime.artifacts.putFile(modelPath('mnist8'), { mediaType: 'application/x-onnx' });
 const data = await runtime.artifacts.putFile(dataPath('mnist8', 'calib'), { mediaType: 'application/x-npz' });

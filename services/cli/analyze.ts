@@ -3,19 +3,12 @@
  * process, or at --endpoint) and prints every node's decision as a table: node, op type, quantized, rule, reason.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from './command.js';
 import { parseFlags, flagHelp, type FlagSpec } from './args.js';
 import { InvalidArgument } from '../core/errors.js';
-import { defaultConfig } from '../core/config.js';
-import { silentLogger } from '../core/logging.js';
-import { createRuntime } from '../core/runtime.js';
-import { createServer } from '../core/grpc/server.js';
-import { artifactService } from '../core/grpc/artifact-service.js';
 import { callUnary } from '../core/grpc/client.js';
-import { graphAnalyzerService } from '../graph-analyzer/server.js';
-import { connectMesh, addressesFrom, type MeshAddresses } from './mesh-client.js';
+import { withMesh } from './mesh-session.js';
 import { QuantizeConfig, quantizeModeFromJSON } from '../../gen/modelopt/v1/common.js';
 import type { AnalyzeResponse } from '../../gen/modelopt/v1/graph_analyzer.js';
 
@@ -65,30 +58,11 @@ export const analyzeCommand: Command = {
 };
 
 export async function analyzeWithService(model: string, config: QuantizeConfig, endpoint?: string): Promise<AnalyzeResponse> {
-  let stop: (() => Promise<void>) | undefined;
-  let addresses: MeshAddresses;
-  if (endpoint) addresses = addressesFrom(endpoint);
-  else {
-    const storeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'modelopt-analyze-'));
-    const runtime = await createRuntime({ storeRoot });
-    const srv = await createServer({ name: 'graph-analyzer', port: 0, host: '127.0.0.1', services: [graphAnalyzerService({ config: defaultConfig({ storeRoot }), logger: silentLogger(), runtime }), artifactService(runtime.artifacts)] });
-    const a = srv.address;
-    addresses = { 'graph-analyzer': a, calibrator: a, quantizer: a, exporter: a, 'trt-builder': a, profiler: a };
-    stop = async () => {
-      await srv.shutdown();
-      await runtime.close();
-      fs.rmSync(storeRoot, { recursive: true, force: true });
-    };
-  }
-  const mesh = connectMesh(addresses);
-  try {
+  return withMesh({ endpoint }, async ({ mesh }) => {
     const ref = await mesh.upload(model, 'application/x-onnx');
-    const prepared = await callUnary(mesh.analyzer, mesh.analyzer.prepare, { model: ref, config, modelName: path.basename(model).replace(/\.(onnx|pb)$/, "") });
-    return await callUnary(mesh.analyzer, mesh.analyzer.analyze, { model: prepared.preparedModel, config });
-  } finally {
-    mesh.close();
-    await stop?.();
-  }
+    const prepared = await callUnary(mesh.analyzer, mesh.analyzer.prepare, { model: ref, config, modelName: path.basename(model).replace(/\.(onnx|pb)$/, '') });
+    return callUnary(mesh.analyzer, mesh.analyzer.analyze, { model: prepared.preparedModel, config });
+  });
 }
 
 /** The decision table plus a summary line. */
