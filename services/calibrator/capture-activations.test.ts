@@ -6,12 +6,15 @@ import { loadModel } from '../core/onnx/index.js';
 import { matmulModel, matmulModelWithDriver } from '../../test/helpers/calib-models.js';
 import { dataPath, modelPath } from '../../test/helpers/shared.js';
 
-/** the reference: concatenate, reshape to [-1, Cin], keep x[0 :: max(1, T // maxTokens)] */
+/** concatenate, reshape to [-1, Cin], keep row i·s + (i mod s) of each window of s = max(1, T // maxTokens) rows */
 function expectedRows(x: Float32Array, cin: number, maxTokens: number): number[][] {
   const t = x.length / cin;
   const s = Math.max(1, Math.floor(t / maxTokens));
   const out: number[][] = [];
-  for (let r = 0; r < t; r += s) out.push(Array.from(x.slice(r * cin, (r + 1) * cin)));
+  for (let i = 0; i * s < t; i++) {
+    const r = i * s + (i % s);
+    if (r < t) out.push(Array.from(x.slice(r * cin, (r + 1) * cin)));
+  }
   return out;
 }
 
@@ -19,7 +22,7 @@ function rowsOf(data: Float32Array, cin: number): number[][] {
   return Array.from({ length: data.length / cin }, (_, r) => Array.from(data.slice(r * cin, (r + 1) * cin)));
 }
 
-test('keeps every floor(tokens/maxTokens)-th row of the [tokens, Cin] activation, streamed over steps', async () => {
+test('keeps one row per window of floor(tokens/maxTokens) rows of the [tokens, Cin] activation (diagonal), streamed over steps', async () => {
   const x = Float32Array.from({ length: 6 * 5 * 4 }, (_, i) => i);
   const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [6, 5, 4], data: x } } };
   for (const maxTokens of [4, 7, 64]) {

@@ -1,7 +1,8 @@
 /**
  * CaptureActivations for INT4 AWQ-clip: the activation inputs of MatMul/Gemm nodes, flattened to
- * [tokens, Cin] over every calibration step, keeping only the rows the clip search reads:
- * rows 0, s, 2s, ... with s = max(1, floor(tokens / maxTokens)) (SPEC §3, `max_tokens` = 64).
+ * [tokens, Cin] over every calibration step, keeping only the rows the clip search reads: one row
+ * per window of s = max(1, floor(tokens / maxTokens)) rows (SPEC §3, `max_tokens` = 64), on the
+ * diagonal of services/core/awq-token-sampling.ts.
  *
  * Streaming: rows are picked as batches arrive, so memory is O(kept rows × Cin) per tensor. The
  * stride needs the total token count; it is predicted from the first batch (tokens per row of the
@@ -16,6 +17,7 @@ import type { ModelProto } from '../core/onnx/index.js';
 import { loadModel } from '../core/onnx/index.js';
 import { Cancelled, InvalidArgument } from '../core/errors.js';
 import type { CapturedActivation } from '../core/quant-types.js';
+import { awqTokenStride, awqWindowRow } from '../core/awq-token-sampling.js';
 import { planCalibration, type CalibrationDataSpec, type CalibrationPlan } from './calibration-data.js';
 import { CaptureSession, checkCapturable, type CaptureSessionOptions } from './capture-session.js';
 
@@ -54,11 +56,11 @@ class RowPicker {
     if (this.cin < 0) this.cin = cin;
     else if (cin !== this.cin) throw new InvalidArgument(`activation ${this.tensor}: last dimension changed from ${this.cin} to ${cin}`);
     const rows = cin === 0 ? 0 : data.length / cin;
-    // global row indices g in [seen, seen+rows) with g % stride == 0
-    let first = Math.ceil(this.seen / this.stride) * this.stride;
-    for (; first < this.seen + rows; first += this.stride) {
-      const r = first - this.seen;
-      this.rows.push(data.slice(r * cin, (r + 1) * cin));
+    // the kept row of every window that overlaps global rows [seen, seen+rows)
+    const s = this.stride;
+    for (let w = Math.floor(this.seen / s); w * s < this.seen + rows; w++) {
+      const r = awqWindowRow(w, s) - this.seen;
+      if (r >= 0 && r < rows) this.rows.push(data.slice(r * cin, (r + 1) * cin));
     }
     this.seen += rows;
     return rows;
@@ -95,7 +97,7 @@ export async function captureActivations(modelOrPath: ModelProto | string, opts:
       for (let i = 0; i < plan.steps; i++) n += plan.stepRows(i);
       return n;
     })();
-    const strideFor = (tokens: number) => Math.max(1, Math.floor(tokens / maxTokens));
+    const strideFor = (tokens: number) => awqTokenStride(tokens, maxTokens);
 
     const capture = async (exactTokens: Map<string, number> | null): Promise<CapturedActivation[] | null> => {
       let pickers: RowPicker[] | null = null;

@@ -7,6 +7,7 @@
  * `awqClipSearch` runs the native kernel when the addon is built and this plain implementation
  * otherwise; the plain one is also the oracle in tests.
  */
+import { awqTokenRows } from '../core/awq-token-sampling.js';
 import { int4BlockScales, int4DequantizeBlocks, int4QuantizeBlocks, INT4_BLOCK_SIZE, numBlocks } from './int4-rtn.js';
 
 export const AWQ_ALPHAS: readonly number[] = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0];
@@ -20,13 +21,17 @@ export interface AwqSearchResult {
   tokensUsed: number;
 }
 
-/** Rows kept from [tokens, cin] activations: every max(1, ⌊tokens/64⌋)-th row. */
+/**
+ * Rows kept from [tokens, cin] activations: one per window of max(1, ⌊tokens/64⌋) rows, on a
+ * diagonal through the windows (services/core/awq-token-sampling.ts says why it differs from the
+ * reference's first row of each window). Returns the input itself when every row is kept.
+ */
 export function subsampleTokens(x: Float32Array, tokens: number, cin: number, maxTokens = AWQ_MAX_TOKENS): { x: Float32Array; tokens: number } {
-  const step = Math.max(1, Math.floor(tokens / maxTokens));
-  const kept = Math.ceil(tokens / step);
-  const out = new Float32Array(kept * cin);
-  for (let i = 0; i < kept; i++) out.set(x.subarray(i * step * cin, (i * step + 1) * cin), i * cin);
-  return { x: out, tokens: kept };
+  const rows = awqTokenRows(tokens, maxTokens);
+  if (rows.length === tokens) return { x, tokens };
+  const out = new Float32Array(rows.length * cin);
+  rows.forEach((r, i) => out.set(x.subarray(r * cin, (r + 1) * cin), i * cin));
+  return { x: out, tokens: rows.length };
 }
 
 /** Plain-TypeScript clip search on weight [cin, cout] and activations [tokens, cin]. */
@@ -93,7 +98,9 @@ export function loadNativeAwq(): Promise<NativeAwq | null> {
 export async function awqClipSearch(w: Float32Array, cin: number, cout: number, activations: Float32Array, tokens: number, blockSize = INT4_BLOCK_SIZE): Promise<AwqSearchResult & { native: boolean }> {
   const native = await loadNativeAwq();
   if (native) {
-    const r = await native.awqClipSearch(w, cin, cout, activations, tokens, { blockSize });
+    // rows are picked here; the kernel then keeps all of them (at most 127 rows: its stride is 1)
+    const sub = subsampleTokens(activations, tokens, cin);
+    const r = await native.awqClipSearch(w, cin, cout, sub.x, sub.tokens, { blockSize });
     return { alphas: r.alphas, nBlocks: r.nBlocks, tokensUsed: r.tokensUsed, native: true };
   }
   return { ...awqClipSearchPlain(w, cin, cout, activations, tokens, blockSize), native: false };

@@ -114,11 +114,10 @@ function actInputs(model: ModelProto): string[] {
   return [...out];
 }
 
-// AWQ-clip minimises per-block partial-sum error; on ppocr_rec that does not carry to the softmax
-// output (AWQ cosine 0.9825 vs RTN 0.9868 with 64 calibration lines): measured, reported as a gap.
-const AWQ_MUST_WIN = new Set(['ppocr_cls']);
+// ppocr_rec needs the diagonal token rows (services/core/awq-token-sampling.ts): with the reference's
+// rows every kept token was sequence position 0 and AWQ lost to RTN (cosine 0.9825 vs 0.9868).
 for (const name of ['ppocr_cls', 'ppocr_rec']) {
-  test(`INT4 on ${name} (Constant-node MatMul weights): ${AWQ_MUST_WIN.has(name) ? 'AWQ-clip output error <= RTN' : 'AWQ-clip and RTN measured'}`, async () => {
+  test(`INT4 on ${name} (Constant-node MatMul weights): AWQ-clip output error <= RTN`, async () => {
     const evalFeeds = loadFeeds(name, 'eval', 16);
     const calibFeeds = loadFeeds(name, 'calib', 64);
     const dir = tmpDir(`int4-${name}`);
@@ -135,8 +134,8 @@ for (const name of ['ppocr_cls', 'ppocr_rec']) {
     }
     const rtn = res['int4_rtn_dq']!.outputs[0]!;
     const awq = res['int4_awq_clip']!.outputs[0]!;
-    if (AWQ_MUST_WIN.has(name)) assert.ok(awq.meanAbsError <= rtn.meanAbsError, `AWQ ${awq.meanAbsError} vs RTN ${rtn.meanAbsError}`);
-    else assert.ok(awq.cosine > 0.95 && rtn.cosine > 0.95, `AWQ ${awq.cosine} RTN ${rtn.cosine}`);
+    assert.ok(awq.meanAbsError <= rtn.meanAbsError, `AWQ ${awq.meanAbsError} vs RTN ${rtn.meanAbsError}`);
+    assert.ok(awq.cosine >= rtn.cosine, `AWQ cosine ${awq.cosine} vs RTN ${rtn.cosine}`);
   });
 }
 
