@@ -45,6 +45,7 @@ export const QUANTIZE_FLAGS: Spec[] = [
   { key: 'keep_intermediate_files', kind: 'bool', help: 'Keep the intermediate models (_opset13, _named).' },
   { key: 'use_external_data_format', kind: 'bool', help: 'Write weights to <output>_data.' },
   { key: 'verbose', kind: 'bool', help: 'Print every analyzer decision.' },
+  { key: 'int4_block_size', kind: 'string', help: 'INT4 block length along the weight input axis (default 128).' },
   { key: 'quantize_mode', kind: 'string', help: `One of ${QUANTIZE_MODES.join(', ')} (default int8).` },
   { key: 'eval_data_path', kind: 'string', help: 'Held-out inputs for the accuracy comparison (.npz/.npy).' },
   { key: 'endpoint', kind: 'string', help: 'Address of a running mesh (host:port); default: start the services in this process.' },
@@ -96,6 +97,11 @@ export function parseQuantizeArgs(argv: readonly string[], env: NodeJS.ProcessEn
   const str = (k: string): string | undefined => values.get(k) as string | undefined;
   const list = (k: string): string[] => (values.get(k) as string[] | undefined) ?? [];
   const bool = (k: string): boolean => values.get(k) === true;
+  const positiveInt = (k: string, v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgument(`--${k} must be a positive integer, got "${v}"`);
+    return n;
+  };
 
   const onnxPath = str('onnx_path');
   if (!onnxPath) throw new InvalidArgument('--onnx_path is required');
@@ -139,6 +145,7 @@ export function parseQuantizeArgs(argv: readonly string[], env: NodeJS.ProcessEn
       keepIntermediateFiles: bool('keep_intermediate_files'),
       outputPath: path.resolve(outputPath),
       verbose: bool('verbose'),
+      ...(str('int4_block_size') !== undefined ? { int4BlockSize: positiveInt('int4_block_size', str('int4_block_size')!) } : {}),
     },
     endpoint: str('endpoint') ?? (env.MODELOPT_ENDPOINT || undefined),
     natsUrl: str('nats') ?? (env.NATS_URL || undefined),

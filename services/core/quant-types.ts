@@ -32,6 +32,8 @@ export interface QuantizeOptions {
   keepIntermediateFiles: boolean;
   outputPath?: string;
   verbose: boolean;
+  /** INT4 block length along Cin (default 128). */
+  int4BlockSize?: number;
 }
 
 export const DEFAULT_QUANTIZE_OPTIONS: QuantizeOptions = {

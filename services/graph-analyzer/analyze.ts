@@ -228,6 +228,14 @@ function analyzeInt4(model: ModelProto, g: AGraph, mode: QuantizeMode, opTypeCou
   const graph = model.graph as GraphProto;
   const inits = new Map(graph.initializer.map((t) => [t.name, t]));
   const awq = mode.startsWith('int4_awq');
+  /** dims of a constant tensor: an initializer or a Constant node's value (weights held in Constant nodes are weights). */
+  const constDims = (t: string | undefined): number[] | undefined => {
+    if (!t) return undefined;
+    const init = inits.get(t);
+    if (init) return init.dims.map(Number);
+    const p = g.firstProducer(t);
+    return p >= 0 && g.ops[p] === 'Constant' ? constantNodeValue(g.nodes[p]!.attribute, t)?.dims.map(Number) : undefined;
+  };
   const decisions: NodeDecision[] = [];
   const chosen: string[] = [];
   const calib: string[] = [];
@@ -241,14 +249,14 @@ function analyzeInt4(model: ModelProto, g: AGraph, mode: QuantizeMode, opTypeCou
     const ins = g.inputs(i);
     let ok: boolean;
     if (awq) {
-      const w = ins[1] ? inits.get(ins[1]) : undefined;
-      ok = !!w && w.dims.length !== 1 && !!ins[0] && !inits.has(ins[0]);
+      const w = constDims(ins[1]);
+      ok = !!w && w.length !== 1 && !!ins[0] && !constDims(ins[0]);
       if (ok) calib.push(ins[0]!);
-    } else ok = ins.some((t) => inits.has(t) && inits.get(t)!.dims.length !== 1);
+    } else ok = ins.some((t) => { const d = constDims(t); return !!d && d.length !== 1; });
     decisions.push(
       ok
-        ? { node: name, opType: op, quantized: true, rule: 'int4-weight', reason: 'has a non-1-D initializer weight' }
-        : { node: name, opType: op, quantized: false, rule: 'int4-no-weight', reason: awq ? 'needs an initializer weight in input 1 (not 1-D) and a non-initializer input 0' : 'has no non-1-D initializer input' },
+        ? { node: name, opType: op, quantized: true, rule: 'int4-weight', reason: 'has a non-1-D constant weight (initializer or Constant node)' }
+        : { node: name, opType: op, quantized: false, rule: 'int4-no-weight', reason: awq ? 'needs a constant weight in input 1 (not 1-D) and a non-constant input 0' : 'has no non-1-D constant input' },
     );
     if (ok) chosen.push(name);
   }

@@ -119,7 +119,7 @@ async function quantizeModelInner(req: QuantizeRequest): Promise<QuantizeResult>
   const warnings: string[] = [];
 
   if (mode.startsWith('int4')) {
-    const r = await quantizeInt4(model, mode as Int4Mode, { blockSize: req.blockSize, activations: req.activations });
+    const r = await quantizeInt4(model, mode as Int4Mode, { blockSize: req.blockSize ?? opts.int4BlockSize, activations: req.activations });
     for (const s of r.skipped) warnings.push(`skipped ${s.weight} of ${s.node}: ${s.reason}`);
     return { model, mode, opset: defaultOpset(model), tensors: [], weights: r.weights, removedEdges: 0, warnings, stats: quantizeStats(graphProto) };
   }

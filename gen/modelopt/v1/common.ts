@@ -218,6 +218,8 @@ export interface QuantizeConfig {
   outputPath: string;
   /** --verbose. */
   verbose: boolean;
+  /** --int4_block_size: INT4 block length along the weight's Cin axis. 0: the default, 128. */
+  int4BlockSize: number;
 }
 
 /** Identifies a job (and optionally one of its stages) in the event stream. */
@@ -397,6 +399,7 @@ function createBaseQuantizeConfig(): QuantizeConfig {
     keepIntermediateFiles: false,
     outputPath: "",
     verbose: false,
+    int4BlockSize: 0,
   };
 }
 
@@ -434,6 +437,9 @@ export const QuantizeConfig: MessageFns<QuantizeConfig> = {
     }
     if (message.verbose !== false) {
       writer.uint32(88).bool(message.verbose);
+    }
+    if (message.int4BlockSize !== 0) {
+      writer.uint32(96).int32(message.int4BlockSize);
     }
     return writer;
   },
@@ -539,6 +545,14 @@ export const QuantizeConfig: MessageFns<QuantizeConfig> = {
             message.verbose = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.int4BlockSize = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -604,6 +618,11 @@ export const QuantizeConfig: MessageFns<QuantizeConfig> = {
         ? globalThis.String(object.output_path)
         : "",
       verbose: isSet(object.verbose) ? globalThis.Boolean(object.verbose) : false,
+      int4BlockSize: isSet(object.int4BlockSize)
+        ? globalThis.Number(object.int4BlockSize)
+        : isSet(object.int4_block_size)
+        ? globalThis.Number(object.int4_block_size)
+        : 0,
     };
   },
 
@@ -642,6 +661,9 @@ export const QuantizeConfig: MessageFns<QuantizeConfig> = {
     if (message.verbose !== false) {
       obj.verbose = message.verbose;
     }
+    if (message.int4BlockSize !== 0) {
+      obj.int4BlockSize = Math.round(message.int4BlockSize);
+    }
     return obj;
   },
 
@@ -663,6 +685,7 @@ export const QuantizeConfig: MessageFns<QuantizeConfig> = {
     message.keepIntermediateFiles = object.keepIntermediateFiles ?? false;
     message.outputPath = object.outputPath ?? "";
     message.verbose = object.verbose ?? false;
+    message.int4BlockSize = object.int4BlockSize ?? 0;
     return message;
   },
 };

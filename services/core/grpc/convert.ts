@@ -62,6 +62,7 @@ export function optionsToProto(o: QuantizeOptions, calibrationData?: ArtifactRef
     keepIntermediateFiles: o.keepIntermediateFiles,
     outputPath: o.outputPath ?? '',
     verbose: o.verbose,
+    int4BlockSize: o.int4BlockSize ?? 0,
   };
 }
 
@@ -78,6 +79,7 @@ export function optionsFromProto(c: QuantizeConfig | undefined): QuantizeOptions
     keepIntermediateFiles: c.keepIntermediateFiles,
     outputPath: c.outputPath || undefined,
     verbose: c.verbose,
+    ...(c.int4BlockSize ? { int4BlockSize: c.int4BlockSize } : {}),
   };
 }
 
