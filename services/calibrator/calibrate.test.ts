@@ -64,8 +64,36 @@ test('progress is reported once per batch (twice per batch in the two-pass globa
   await calibrate(model, { method: 'minmax', tensors: ['ma'], data, onProgress: (p) => seen.push(`${p.phase}:${p.step}/${p.steps}:${p.samples}`) });
   assert.deepEqual(seen, ['minmax:1/5:1', 'minmax:2/5:2', 'minmax:3/5:3', 'minmax:4/5:4', 'minmax:5/5:5']);
   const seen2: string[] = [];
-  await calibrate(model, { method: 'entropy', tensors: ['ma'], data, onProgress: (p) => seen2.push(p.phase) });
+  await calibrate(model, { method: 'entropy', tensors: ['ma'], data, histogram: { numBins: 512 }, onProgress: (p) => seen2.push(p.phase) });
   assert.deepEqual(seen2, [...Array(5).fill('minmax'), ...Array(5).fill('collect')]);
+  // default entropy (128/128 bins): one candidate window, so the min/max pass is all it needs
+  const seen3: string[] = [];
+  await calibrate(model, { method: 'entropy', tensors: ['ma'], data, onProgress: (p) => seen3.push(p.phase) });
+  assert.deepEqual(seen3, Array(5).fill('minmax'));
+});
+
+test('entropy with a single candidate window (the defaults): same table as with the histogram collected, in one pass, sharded too', async () => {
+  for (const name of ['mnist8', 'ppocr_cls'] as const) {
+    const model = loadModel(modelPath(name));
+    const data = { kind: 'file' as const, path: dataPath(name, 'calib') };
+    const tensors = model.graph!.node.filter((n) => n.opType === 'Conv' || n.opType === 'Relu' || n.opType === 'Add').slice(0, 12).map((n) => n.output[0]!);
+    const fast = await collectStatistics(model, { method: 'entropy', tensors, data });
+    assert.ok(fast.notes.some((n) => /single candidate window/.test(n)), 'says why the histogram pass was skipped');
+    assert.ok(tensors.every((t) => fast.tensors[t].ort === undefined), 'no histogram collected');
+    const full = await collectStatistics(model, { method: 'entropy', tensors, data, alwaysCollectHistograms: true });
+    assert.ok(tensors.every((t) => full.tensors[t].ort !== undefined));
+    const a = await computeTable(fast, kernels);
+    const b = await computeTable(full, kernels);
+    for (const t of tensors) assert.deepEqual([a.ranges[t].low, a.ranges[t].high], [b.ranges[t].low, b.ranges[t].high], `${name} ${t}`);
+    // sharded: ranges per shard, merged, then the second round has nothing to run
+    const cuts = [0, 20, 64];
+    const r1 = await Promise.all([0, 1].map((k) => collectStatistics(model, { method: 'entropy', tensors, data, range: { start: cuts[k]!, end: cuts[k + 1]! }, stopAfterRanges: true })));
+    const ranges = globalRangesOf(await mergeStatistics(r1));
+    const r2 = await Promise.all([0, 1].map((k) => collectStatistics(model, { method: 'entropy', tensors, data, range: { start: cuts[k]!, end: cuts[k + 1]! }, globalRanges: ranges })));
+    const merged = await mergeToTable(r2);
+    assert.equal(merged.samples, a.samples);
+    for (const t of tensors) assert.deepEqual([merged.ranges[t].low, merged.ranges[t].high], [a.ranges[t].low, a.ranges[t].high], `${name} ${t} sharded`);
+  }
 });
 
 test('gpt2_small entropy/percentile succeed where onnxruntime fails (float32-max attention masks), with a note', async () => {
@@ -90,7 +118,9 @@ test('sharded calibration merges to the unsharded result: minmax exactly; histog
   const tensors = ['Input3', 'Convolution28_Output_0', 'ReLU32_Output_0', 'Plus214_Output_0'];
   for (const method of ['minmax', 'entropy', 'percentile', 'distribution', 'torch_entropy'] as const) {
     const histogramRange = 'global' as const;
-    const whole = await collectStatistics(model, { method, tensors, data, histogramRange });
+    // entropy over 512 bins: several candidate windows, so the histogram is collected and searched
+    const histogram = method === 'entropy' ? { numBins: 512 } : undefined;
+    const whole = await collectStatistics(model, { method, tensors, data, histogramRange, histogram });
     const wholeTable = await computeTable(whole, kernels);
     const cuts = [0, 20, 41, 64];
     let merged: CalibrationTable;
@@ -99,9 +129,9 @@ test('sharded calibration merges to the unsharded result: minmax exactly; histog
       merged = await mergeToTable(shards.reverse());
     } else {
       // round 1: ranges per shard, merged; round 2: histograms per shard over the shared ranges
-      const r1 = await Promise.all([0, 1, 2].map((k) => collectStatistics(model, { method, tensors, data, range: { start: cuts[k], end: cuts[k + 1] }, stopAfterRanges: true, histogramRange })));
+      const r1 = await Promise.all([0, 1, 2].map((k) => collectStatistics(model, { method, tensors, data, range: { start: cuts[k], end: cuts[k + 1] }, stopAfterRanges: true, histogramRange, histogram })));
       const ranges = globalRangesOf(await mergeStatistics(r1));
-      const r2 = await Promise.all([0, 1, 2].map((k) => collectStatistics(model, { method, tensors, data, range: { start: cuts[k], end: cuts[k + 1] }, globalRanges: ranges, histogramRange })));
+      const r2 = await Promise.all([0, 1, 2].map((k) => collectStatistics(model, { method, tensors, data, range: { start: cuts[k], end: cuts[k + 1] }, globalRanges: ranges, histogramRange, histogram })));
       const m = await mergeStatistics(r2);
       for (const t of tensors) {
         const a = (whole.tensors[t].ort ?? whole.tensors[t].ortAbs ?? whole.tensors[t].torch)!;

@@ -24,6 +24,7 @@ import {
   type GlobalRange,
   type HistogramOptions,
   type TensorStatistics,
+  entropyHasSingleCandidate,
 } from './statistics.js';
 
 export interface CalibrationProgress {
@@ -80,7 +81,13 @@ export interface CalibrateOptions {
   signal?: AbortSignal;
   /** kernels to use (default: native when built, else the TS reference). */
   kernels?: CalibratorKernels;
+  /**
+   * Collect the entropy histogram even when its counts cannot change the threshold (see
+   * `entropyHasSingleCandidate`); only useful to look at the histogram. Default false.
+   */
+  alwaysCollectHistograms?: boolean;
 }
+
 
 function checkOptions(opts: CalibrateOptions): void {
   if (!CALIBRATION_METHODS.includes(opts.method)) {
@@ -249,6 +256,19 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
           return stats;
         }
       }
+      if (opts.method === 'entropy' && entropyHasSingleCandidate(hopts) && !opts.alwaysCollectHistograms) {
+        // the range decides the threshold (entropyHasSingleCandidate): no histogram pass
+        stats.notes.push(
+          `entropy with num_bins ${hopts.numBins} and num_quantized_bins ${hopts.numQuantizedBins} has a single candidate window (the whole histogram): the threshold is the global range, so the histogram pass was skipped`,
+        );
+        if (opts.globalRanges) {
+          // a shard handed the global ranges has nothing left to run
+          for (const t of opts.tensors) Object.assign(stats.tensors[t], rangeStatistics(opts.globalRanges[t]!));
+          for (let i = start; i < end; i++) stats.samples += plan.stepRows(i);
+        }
+        for (const s of Object.values(stats.tensors)) annotate(s);
+        return stats;
+      }
       const ranges: Record<string, GlobalRange> = opts.globalRanges ?? globalRangesOf(stats);
       for (const s of Object.values(stats.tensors)) {
         const g = ranges[s.tensor];
@@ -326,6 +346,11 @@ async function collectOne(s: TensorStatistics, data: Float32Array, method: Calib
       s.torch = await torchCollect(s.torch ?? null, finite, o.numBins, o.skipZeros, kernels);
       return;
   }
+}
+
+/** Min/max statistics standing for a given global range (a shard that only needs the range). */
+function rangeStatistics(g: GlobalRange): Partial<TensorStatistics> {
+  return { min: g.min, max: g.max, seen: true };
 }
 
 /** The global range of every tensor from min/max statistics (merged shards or one run). */

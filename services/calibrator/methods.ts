@@ -9,7 +9,8 @@
  */
 import type { CalibrationTable, TensorRange } from '../core/quant-types.js';
 import type { CalibratorKernels } from './kernels.js';
-import type { CalibrationStatistics, TensorStatistics } from './statistics.js';
+import { entropyHasSingleCandidate, entropySingleWindow, type CalibrationStatistics, type TensorStatistics } from './statistics.js';
+import { ortEmptyHistogram } from './collectors/ort-histogram.js';
 
 let e4m3Std: number | null = null;
 
@@ -54,6 +55,15 @@ export async function rangeOf(stats: CalibrationStatistics, s: TensorStatistics,
     case 'minmax':
       break;
     case 'entropy': {
+      if (!s.ort && entropyHasSingleCandidate(o)) {
+        // the single window is the whole histogram over the global range (no counts needed)
+        const edges = ortEmptyHistogram(s.min, s.max, o.numBins).edges;
+        const w = entropySingleWindow(o.numBins, o.numQuantizedBins);
+        // onnxruntime then clamps the window to the observed [min, max]
+        r.low = Math.max(edges[w.start]!, s.min);
+        r.high = Math.min(edges[w.end]!, s.max);
+        break;
+      }
       const t = await kernels.ortEntropyThreshold(s.ort!, o.numQuantizedBins);
       r.low = t.low;
       r.high = t.high;

@@ -101,3 +101,22 @@ export function defaultHistogramOptions(method: CalibrationMethod): HistogramOpt
 export function emptyTensorStatistics(tensor: string): TensorStatistics {
   return { tensor, count: 0, nanCount: 0, infCount: 0, min: 0, max: 0, seen: false, warnings: [] };
 }
+
+/**
+ * onnxruntime's entropy search tries the windows of i = num_quantized_bins/2 … num_bins/2 bins on
+ * each side of the zero bin. With num_bins/2 == num_quantized_bins/2 (the defaults, 128 and 128) there
+ * is exactly one window, the whole histogram, so the threshold is its range whatever the counts: in
+ * the global-range mode [-T, T] with T = max(|min|, |max|), clamped to [min, max] as onnxruntime
+ * does, all known after the min/max pass.
+ * (The goldens show it: onnxruntime 1.30's entropy and minmax scales are identical on every tensor.)
+ */
+export function entropyHasSingleCandidate(o: Pick<HistogramOptions, 'numBins' | 'numQuantizedBins'>): boolean {
+  return Math.floor(o.numBins / 2) === Math.floor(o.numQuantizedBins / 2);
+}
+
+/** The one window's edges [start, end] of that single candidate (onnxruntime's thresholds[0]). */
+export function entropySingleWindow(numBins: number, numQuantizedBins: number): { start: number; end: number } {
+  const zero = Math.floor(numBins / 2);
+  const half = Math.floor(numQuantizedBins / 2);
+  return { start: zero - half, end: Math.min(zero + half + 1, numBins) };
+}
