@@ -19,6 +19,9 @@ interface Args {
   level?: 'disabled' | 'basic' | 'extended' | 'all';
   histogramRange?: 'global' | 'streaming';
   stepsPerRun?: number;
+  /** histogram bins (entropy: 2048 gives the search 961 candidate windows). */
+  numBins?: number;
+  alwaysCollectHistograms?: boolean;
 }
 const a = JSON.parse(process.argv[2]!) as Args;
 const model = loadModel(a.model);
@@ -38,7 +41,7 @@ if (a.method === 'bare' || a.method === 'capture') {
   await s.release();
   plan.close();
 } else {
-  const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: { graphOptimizationLevel: a.level ?? 'basic' }, histogramRange: a.histogramRange, stepsPerRun: a.stepsPerRun });
+  const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: { graphOptimizationLevel: a.level ?? 'basic' }, histogramRange: a.histogramRange, stepsPerRun: a.stepsPerRun, histogram: a.numBins ? { numBins: a.numBins } : undefined, alwaysCollectHistograms: a.alwaysCollectHistograms });
   samples = t.samples;
 }
 const wall = (performance.now() - t0) / 1000;
