@@ -6,6 +6,7 @@
 import type { GraphProto, NodeProto } from '../core/onnx/index.js';
 import { implicitInputs } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
+import { NameTable } from './name-table.js';
 
 const EMPTY: readonly number[] = Object.freeze([]);
 
@@ -27,9 +28,9 @@ export class AGraph {
   readonly graphOutputs: Set<string>;
   private orderCache?: Int32Array;
   /** tensor name -> tensor id */
-  private readonly tid = new Map<string, number>();
+  private readonly tid: NameTable;
   /** tensor id -> name */
-  readonly tensorNames: string[] = [];
+  readonly tensorNames: string[];
   /** per tensor id: initializer / graph input flags */
   readonly isInit: Uint8Array;
   readonly isGraphInput: Uint8Array;
@@ -58,8 +59,6 @@ export class AGraph {
     for (const i of graph.input) if (!this.initializers.has(i.name)) this.graphInputs.add(i.name);
     this.graphOutputs = new Set();
     for (const o of graph.output) this.graphOutputs.add(o.name);
-    const tid = this.tid;
-    const tnames = this.tensorNames;
     // pass 1: intern every input and output name; ids aligned with input/output positions (-1: empty name)
     let nIn = 0;
     let nOut = 0;
@@ -67,6 +66,8 @@ export class AGraph {
       nIn += nodes[i]!.input.length;
       nOut += nodes[i]!.output.length;
     }
+    const tid = (this.tid = new NameTable(nIn + nOut));
+    const tnames = (this.tensorNames = tid.names);
     const inStart = new Int32Array(n + 1);
     const outStart = new Int32Array(n + 1);
     const inIds = new Int32Array(nIn);
@@ -83,14 +84,7 @@ export class AGraph {
       for (let k = 0; k < outs.length; k++) {
         const t = outs[k]!;
         let id = -1;
-        if (t) {
-          id = tid.get(t) ?? -1;
-          if (id < 0) {
-            id = tnames.length;
-            tid.set(t, id);
-            tnames.push(t);
-          }
-        }
+        if (t) id = tid.intern(t);
         outIds[qo++] = id;
       }
       inStart[i] = qi;
@@ -99,12 +93,7 @@ export class AGraph {
         const t = ins[k]!;
         let id = -1;
         if (t) {
-          id = tid.get(t) ?? -1;
-          if (id < 0) {
-            id = tnames.length;
-            tid.set(t, id);
-            tnames.push(t);
-          }
+          id = tid.intern(t);
           consTotal++;
         }
         inIds[qi++] = id;
@@ -165,7 +154,7 @@ export class AGraph {
 
   /** Dense id of a tensor named by some node input or output, or -1. */
   tensorId(t: string): number {
-    return this.tid.get(t) ?? -1;
+    return this.tid.get(t);
   }
 
   /** First producer by tensor id (-1: none). */
@@ -175,25 +164,25 @@ export class AGraph {
 
   producerCount(t: string): number {
     const id = this.tid.get(t);
-    return id === undefined ? 0 : this.prodCount[id]!;
+    return id < 0 ? 0 : this.prodCount[id]!;
   }
 
   /** The first producer of a tensor, or -1 (graph input, initializer, missing). */
   firstProducer(t: string): number {
     const id = this.tid.get(t);
-    return id === undefined ? -1 : this.prodFirst[id]!;
+    return id < 0 ? -1 : this.prodFirst[id]!;
   }
 
   /** The single producer, or -1 when there is none or more than one. */
   producer(t: string): number {
     const id = this.tid.get(t);
-    return id === undefined || this.prodCount[id] !== 1 ? -1 : this.prodFirst[id]!;
+    return id < 0 || this.prodCount[id] !== 1 ? -1 : this.prodFirst[id]!;
   }
 
   /** Consumers of a tensor in node order (a node reading it twice is listed twice). */
   consumers(t: string): NodeIds {
     const id = this.tid.get(t);
-    return id === undefined ? NONE : this.consList.subarray(this.consStart[id]!, this.consStart[id + 1]!);
+    return id < 0 ? NONE : this.consList.subarray(this.consStart[id]!, this.consStart[id + 1]!);
   }
 
   inputs(i: number): readonly string[] {
