@@ -18,23 +18,10 @@ import * as N from '../native/index.js';
 import { readNpyF32, writeNpyF32 } from '../native/npy.js';
 import * as R from '../native/reference.js';
 import type { OrtHistogram, TorchHistogram } from '../native/types.js';
+import { normal } from '../native/testkit.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
-
-function normal(n: number, seed: number, scale = 1): Float32Array {
-  let a = seed >>> 0;
-  const r = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = scale * Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
-  return out;
-}
 
 /** Best wall time and best process CPU time (all threads) over `reps` runs. */
 async function time<T>(fn: () => T | Promise<T>, reps: number): Promise<{ ms: number; cpuMs: number; value: T }> {

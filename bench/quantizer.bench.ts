@@ -21,23 +21,10 @@ import { DataType, encodeModel, loadModel, makeNode, makeTensor, onnx, type Mode
 import { quantizeModel } from '../services/quantizer/quantize.js';
 import { exportModel } from '../services/exporter/export.js';
 import type { CalibrationTable } from '../services/core/quant-types.js';
+import { normal } from '../native/testkit.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
-
-function normal(n: number, seed: number, scale = 1): Float32Array {
-  let a = seed >>> 0;
-  const r = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = scale * Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
-  return out;
-}
 
 async function awqBench(): Promise<void> {
   const cin = quick ? 1024 : 4096;

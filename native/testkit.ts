@@ -1,17 +1,9 @@
 /** Test helpers shared by native/*.test.ts: seeded data, adversarial sets, exact comparisons. */
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../services/core/random.js';
 
 /** mulberry32 seeded PRNG in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function normal(n: number, seed: number, scale = 1, mean = 0): Float32Array {
   const r = rng(seed);

@@ -10,6 +10,7 @@
  *  - each step gets its own feed (the reference's every-step-sees-the-last-chunk quirk is not reproduced);
  *  - without data: one random feed, uniform [0,1) with dynamic dims 1, cast to the input dtype.
  */
+import { mulberry32 } from '../core/random.js';
 import type { ModelProto, ValueInfoProto } from '../core/onnx/index.js';
 import { DataType, dataTypeName, floatToHalf } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
@@ -249,20 +250,8 @@ export function planCalibration(model: ModelProto, spec: CalibrationDataSpec | u
   }
 }
 
-/** mulberry32: small deterministic PRNG for random feeds. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function randomFeeds(inputs: ModelInput[], seed = 0): Feed[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   return inputs.map((inp) => {
     const dims = inp.dims.map((d) => d ?? 1);
     const n = dims.reduce((a, b) => a * b, 1);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { profileOrt, summariseOrtTrace, type OrtProfile } from './ort-profile.js';
 import { latencyStats, percentile } from './stats.js';
-import { toHalfBits, uniformRng } from './random-inputs.js';
+import { floatToHalf } from '../core/onnx/index.js';
+import { mulberry32 } from '../core/random.js';
 import { addEngineHeader } from '../core/engine/header.js';
 import { Cancelled, InvalidArgument } from '../core/errors.js';
 import path from 'node:path';
@@ -73,14 +74,14 @@ test('stats: numpy-style linear percentiles', () => {
 });
 
 test('random inputs: uniform in [0,1), half conversion', () => {
-  const r = uniformRng(1);
+  const r = mulberry32(1);
   for (let i = 0; i < 1000; i++) {
     const x = r();
     assert.ok(x >= 0 && x < 1);
   }
-  assert.equal(toHalfBits(0.5), 0x3800);
-  assert.equal(toHalfBits(0), 0);
-  assert.equal(toHalfBits(0.333251953125), 0x3555);
+  assert.equal(floatToHalf(0.5), 0x3800);
+  assert.equal(floatToHalf(0), 0);
+  assert.equal(floatToHalf(0.333251953125), 0x3555);
 });
 
 test('summariseOrtTrace: drops the warm-up run, averages per run, groups by op', () => {

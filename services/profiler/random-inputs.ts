@@ -5,42 +5,13 @@
  */
 import ort from 'onnxruntime-node';
 import { InvalidArgument } from '../core/errors.js';
+import { floatToHalf } from '../core/onnx/index.js';
+import { mulberry32 } from '../core/random.js';
 
 export interface InputSpec {
   name: string;
   dtype: string;
   shape: number[];
-}
-
-/** mulberry32: small, fast, seedable; enough for benchmark inputs. */
-export function uniformRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-/** IEEE half bits of a float (round to nearest even), for values in [0,1). */
-export function toHalfBits(x: number): number {
-  f32[0] = x;
-  const b = u32[0]!;
-  const sign = (b >>> 16) & 0x8000;
-  const exp = ((b >>> 23) & 0xff) - 127 + 15;
-  const mant = b & 0x7fffff;
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    const m = (mant | 0x800000) >>> (1 - exp);
-    return sign | ((m + 0xfff + ((m >>> 13) & 1)) >>> 13);
-  }
-  if (exp >= 31) return sign | 0x7c00;
-  const rounded = (exp << 10) + ((mant + 0xfff + ((mant >>> 13) & 1)) >>> 13);
-  return sign | rounded;
 }
 
 /** Input specs from the session metadata; `shapes` overrides (dynamic dims otherwise → 1). */
@@ -68,7 +39,7 @@ export function randomTensor(spec: InputSpec, rng: () => number): ort.Tensor {
     }
     case 'float16': {
       const d = new Uint16Array(n);
-      for (let i = 0; i < n; i++) d[i] = toHalfBits(rng());
+      for (let i = 0; i < n; i++) d[i] = floatToHalf(rng());
       return new ort.Tensor('float16', d, spec.shape);
     }
     case 'int8': return new ort.Tensor('int8', new Int8Array(n), spec.shape);
@@ -86,6 +57,6 @@ export function randomTensor(spec: InputSpec, rng: () => number): ort.Tensor {
 }
 
 export function randomFeeds(specs: readonly InputSpec[], seed = 0): Record<string, ort.Tensor> {
-  const rng = uniformRng(seed);
+  const rng = mulberry32(seed);
   return Object.fromEntries(specs.map((s) => [s.name, randomTensor(s, rng)]));
 }
