@@ -9,7 +9,7 @@ import { loadModel } from '../core/onnx/index.js';
 import { Cancelled, InvalidArgument } from '../core/errors.js';
 import type { CalibrationMethod, CalibrationTable } from '../core/quant-types.js';
 import { CALIBRATION_METHODS } from '../core/quant-types.js';
-import { planCalibration, type CalibrationDataSpec, type CalibrationPlan } from './calibration-data.js';
+import { planCalibration, type CalibrationDataSpec, type CalibrationPlan, type Feed } from './calibration-data.js';
 import { CaptureSession, ReducingSession, checkCapturable, type CaptureSessionOptions, type Captured } from './capture-session.js';
 import { calibratorKernels, type CalibratorKernels } from './kernels.js';
 import { observeBatch } from './collectors/minmax.js';
@@ -167,15 +167,22 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
     const global = (usesOrtHistogram(opts.method) || isTorch) && (opts.histogramRange ?? (isTorch ? 'streaming' : 'global')) === 'global';
     const t0 = Date.now();
 
-    /** runs every step, handing each batch's captures to `reduce`; reduction overlaps the next inference. */
-    const pass = async (phase: CalibrationProgress['phase'], reduce: (out: Map<string, Captured>) => Promise<void>): Promise<number> => {
-      let pending: Promise<void> = Promise.resolve();
-      let samples = 0;
+    /** the steps [start, end) in groups of `group`: feeds and rows of the first input (checks for cancellation). */
+    function* stepGroups(): Generator<{ j: number; feeds: Feed[]; rows: number }> {
       for (let i = start; i < end; i += group) {
         if (opts.signal?.aborted) throw new Cancelled('calibration cancelled');
         const j = Math.min(end, i + group);
         const feeds = plan.feedSteps(i, j);
-        samples += firstInputRows(plan, feeds.map((f) => f.dims));
+        yield { j, feeds, rows: firstInputRows(plan, feeds.map((f) => f.dims)) };
+      }
+    }
+
+    /** runs every step, handing each batch's captures to `reduce`; reduction overlaps the next inference. */
+    const pass = async (phase: CalibrationProgress['phase'], reduce: (out: Map<string, Captured>) => Promise<void>): Promise<number> => {
+      let pending: Promise<void> = Promise.resolve();
+      let samples = 0;
+      for (const { j, feeds, rows } of stepGroups()) {
+        samples += rows;
         const out = await (await captureSession()).run(feeds);
         await pending;
         pending = reduce(out);
@@ -197,11 +204,8 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
     const minmaxPass = async (): Promise<number> => {
       reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, absMin: opts.method === 'percentile' });
       let samples = 0;
-      for (let i = start; i < end; i += group) {
-        if (opts.signal?.aborted) throw new Cancelled('calibration cancelled');
-        const j = Math.min(end, i + group);
-        const feeds = plan.feedSteps(i, j);
-        samples += firstInputRows(plan, feeds.map((f) => f.dims));
+      for (const { j, feeds, rows } of stepGroups()) {
+        samples += rows;
         const red = await reducing.run(feeds);
         const bad: string[] = [];
         for (const t of opts.tensors) {

@@ -43,6 +43,27 @@ export function checkCapturable(model: ModelProto, tensors: readonly string[]): 
   if (consts.length) throw new InvalidArgument(`tensor(s) are initializers, not activations: ${consts.slice(0, 10).join(', ')}`);
 }
 
+/** An onnxruntime CPU session on `model`; a load failure becomes InvalidArgument with `reason(message)`. */
+async function openSession(model: ModelProto, opts: CaptureSessionOptions, reason: (message: string) => string): Promise<ort.InferenceSession> {
+  const so: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: opts.graphOptimizationLevel ?? 'basic',
+    executionProviders: ['cpu'],
+    logSeverityLevel: 3,
+  };
+  if (opts.intraOpNumThreads) so.intraOpNumThreads = opts.intraOpNumThreads;
+  try {
+    return await ort.InferenceSession.create(encodeModel(model), so);
+  } catch (e) {
+    throw new InvalidArgument(reason((e as Error).message), { cause: e });
+  }
+}
+
+function ortFeeds(feeds: Feed[]): Record<string, ort.Tensor> {
+  const inputs: Record<string, ort.Tensor> = {};
+  for (const f of feeds) inputs[f.name] = new ort.Tensor(f.dtype, f.data as never, f.dims);
+  return inputs;
+}
+
 export class CaptureSession {
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -62,26 +83,13 @@ export class CaptureSession {
       added.push(onnx.ValueInfoProto.create({ name: t }) as unknown as ValueInfoProto);
     }
     const augmented: ModelProto = { ...model, graph: { ...g, output: [...g.output, ...added] } } as ModelProto;
-    const bytes = encodeModel(augmented);
-    const so: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: opts.graphOptimizationLevel ?? 'basic',
-      executionProviders: ['cpu'],
-      logSeverityLevel: 3,
-    };
-    if (opts.intraOpNumThreads) so.intraOpNumThreads = opts.intraOpNumThreads;
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, so);
-    } catch (e) {
-      throw new InvalidArgument(`onnxruntime could not load the model: ${(e as Error).message}`, { cause: e });
-    }
+    const session = await openSession(augmented, opts, (m) => `onnxruntime could not load the model: ${m}`);
     return new CaptureSession(session, [...tensors], new Set(session.inputNames));
   }
 
   /** Runs one feed and returns the requested tensors as float32 (float16 is widened). */
   async run(feeds: Feed[], fetch: readonly string[] = this.tensors): Promise<Map<string, Captured>> {
-    const inputs: Record<string, ort.Tensor> = {};
-    for (const f of feeds) inputs[f.name] = new ort.Tensor(f.dtype, f.data as never, f.dims);
+    const inputs = ortFeeds(feeds);
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
       out = await this.session.run(inputs, fetch.length ? [...fetch] : [...this.session.outputNames]);
@@ -181,26 +189,16 @@ export class ReducingSession {
     }
     const minusOne = onnx.TensorProto.create({ name: flatShape, dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [-1] }) as unknown as (typeof g.initializer)[number];
     const augmented: ModelProto = { ...model, graph: { ...g, node: nodes, output: outputs, initializer: [...g.initializer, minusOne] } } as ModelProto;
-    const so: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: opts.graphOptimizationLevel ?? 'basic',
-      executionProviders: ['cpu'],
-      logSeverityLevel: 3,
-    };
-    if (opts.intraOpNumThreads) so.intraOpNumThreads = opts.intraOpNumThreads;
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(encodeModel(augmented), so);
-    } catch (e) {
-      const m = (e as Error).message;
-      if (/type|Type/.test(m) && /int|bool/.test(m)) throw new InvalidArgument(`only float32/float16 activations can be calibrated (${m})`, { cause: e });
-      throw new InvalidArgument(`onnxruntime could not load the model with min/max reductions: ${m}`, { cause: e });
-    }
+    const session = await openSession(augmented, opts, (m) =>
+      /type|Type/.test(m) && /int|bool/.test(m)
+        ? `only float32/float16 activations can be calibrated (${m})`
+        : `onnxruntime could not load the model with min/max reductions: ${m}`,
+    );
     return new ReducingSession(session, [...tensors], opts.absMin === true);
   }
 
   async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
-    const inputs: Record<string, ort.Tensor> = {};
-    for (const f of feeds) inputs[f.name] = new ort.Tensor(f.dtype, f.data as never, f.dims);
+    const inputs = ortFeeds(feeds);
     const P = '__modelopt_calib';
     const fetch = [`${P}_min`, `${P}_max`, `${P}_sum`, `${P}_size`, ...(this.absMin ? [`${P}_absmin`] : [])];
     let out: ort.InferenceSession.OnnxValueMapType;
