@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
-"""AWQ clip search in plain numpy, written from SPEC section 3 ("INT4 AWQ-clip").
-
-The baseline for the GPU kernel: same inputs, same float32 evaluation (products rounded to
-float32, numpy's pairwise sum over each 128-element block, mean over tokens), so the chosen
-alphas and their losses must match the GPU bit for bit.
+"""The numpy baseline of the GPU AWQ kernel (bench/gpu/run_on_device.sh): runs the search of
+bench/awq_clip_numpy.py (one column batch quantized at a time) on the GPU bench's inputs; same float32
+evaluation (products rounded to float32, numpy's pairwise sum over each 128-element block, mean over
+tokens), so the chosen alphas and their losses must match the GPU bit for bit.
 
   python3 bench/awq_numpy_ref.py DIR [--cin 4096 --cout 4096 --tokens 64] [--gpu-json DIR/gpu_bench.json]
 
@@ -12,49 +11,13 @@ DIR/awq_gpu_alpha.f32 / DIR/awq_gpu_loss.f32 ([nblocks, cout]) to compare agains
 """
 import argparse
 import json
-import math
 import os
 import sys
 import time
 
 import numpy as np
 
-BLOCK = 128
-ALPHAS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]
-
-
-def awq_clip_search(x, w, block=BLOCK, max_tokens=64, co_batch=1024):
-    """Returns (best_alpha, best_loss), both float32 [nblocks, cout] (the INT4 scale layout)."""
-    x = x.reshape(-1, x.shape[-1])
-    x = x[:: max(1, x.shape[0] // max_tokens)]
-    cin, cout = w.shape
-    nb = math.ceil(cin / block)
-    pad = nb * block - cin
-    if pad:
-        w = np.concatenate([w, np.zeros((pad, cout), np.float32)], axis=0)
-        x = np.concatenate([x, np.zeros((x.shape[0], pad), np.float32)], axis=1)
-    T = x.shape[0]
-    amax = np.abs(w).reshape(nb, block, cout).max(axis=1)  # [nb, cout]
-    xb = x.reshape(1, T, nb, block)
-    best_loss = np.full((nb, cout), np.inf, np.float32)
-    best_alpha = np.ones((nb, cout), np.float32)
-    for c0 in range(0, cout, co_batch):
-        c1 = min(cout, c0 + co_batch)
-        wt = w[:, c0:c1].T.reshape(c1 - c0, 1, nb, block)  # [cc, 1, nb, block]
-        org = np.sum(xb * wt, axis=-1)  # [cc, T, nb]
-        for a in ALPHAS:
-            s = (amax[:, c0:c1] * a) / 7.0  # float32 [nb, cc]
-            srep = np.repeat(s, block, axis=0)  # [nb*block, cc]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                q = np.rint(w[:, c0:c1] / srep)
-            q = np.nan_to_num(q, nan=0.0).clip(-8, 7).astype(np.int8)
-            wq = (q * srep).T.reshape(c1 - c0, 1, nb, block)
-            cur = np.sum(xb * wq, axis=-1)
-            loss = np.mean((org - cur) ** 2, axis=1).T  # [nb, cc]
-            better = loss < best_loss[:, c0:c1]
-            best_loss[:, c0:c1] = np.where(better, loss, best_loss[:, c0:c1])
-            best_alpha[:, c0:c1] = np.where(better, np.float32(a), best_alpha[:, c0:c1])
-    return best_alpha, best_loss
+from awq_clip_numpy import awq_clip_search  # bench/ is on sys.path when this runs as a script
 
 
 def main():
@@ -71,7 +34,7 @@ def main():
     times = []
     for _ in range(args.reps):
         t0 = time.perf_counter()
-        alpha, loss = awq_clip_search(x, w)
+        alpha, loss = awq_clip_search(w, x, whole_weight_per_batch=False)
         times.append(time.perf_counter() - t0)
     ms = sorted(times)[len(times) // 2] * 1e3
     out = {"numpy_ms": ms, "numpy_version": np.__version__}

@@ -11,7 +11,8 @@ import { Graph, encodeModel, loadModel, onnx, type GraphProto, type ModelProto, 
 import type { CalibrationTable, CapturedActivation, TensorRange } from '../../services/core/quant-types.js';
 import * as ref from '../../native/reference.js';
 import type { OrtHistogram } from '../../native/types.js';
-import { readNpz, splitFeeds, type NpyArray } from './npz.js';
+import { readNpz, splitFeeds } from './npz.js';
+import { npyToTensor } from '../../services/exporter/compare.js';
 import { REPO_ROOT, dataPath, modelPath } from './shared.js';
 import { fp8ScaleFromStd } from '../../services/quantizer/fp8.js';
 
@@ -30,17 +31,6 @@ export function preparedModelPath(name: string): string {
   return out;
 }
 
-export function toOrtTensor(a: NpyArray): ort.Tensor {
-  switch (a.dtype) {
-    case 'float32': return new ort.Tensor('float32', a.data as Float32Array, a.shape);
-    case 'float64': return new ort.Tensor('float32', Float32Array.from(a.data as Float64Array), a.shape);
-    case 'int64': return new ort.Tensor('int64', a.data as BigInt64Array, a.shape);
-    case 'int32': return new ort.Tensor('int32', a.data as Int32Array, a.shape);
-    case 'bool': return new ort.Tensor('bool', a.data as Uint8Array, a.shape);
-    default: return new ort.Tensor('uint8', a.data as Uint8Array, a.shape);
-  }
-}
-
 /** Feeds for a model from its npz, one per sample (rows split along axis 0 like the reference). */
 export function loadFeeds(name: string, split: 'calib' | 'eval', maxSamples = Infinity): Record<string, ort.Tensor>[] {
   const arrays = readNpz(dataPath(name, split));
@@ -50,7 +40,7 @@ export function loadFeeds(name: string, split: 'calib' | 'eval', maxSamples = In
   const feeds = splitFeeds(arrays, n).slice(0, Math.min(n, maxSamples));
   return feeds.map((f) => Object.fromEntries(Object.entries(f).map(([k, v]) => {
     if (name === 'silero_vad_ifless' && k === 'sr') return [k, new ort.Tensor('int64', v.data as BigInt64Array, [])];
-    return [k, toOrtTensor(v)];
+    return [k, npyToTensor(v)];
   })));
 }
 
