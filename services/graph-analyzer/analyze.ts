@@ -199,15 +199,24 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   };
 }
 
-/** Shape of a weight tensor: initializer dims, a Constant node's value, a ConstantOfShape with a const shape, or value_info. */
-export function weightShape(g: AGraph, graph: GraphProto, t: string | undefined): number[] | undefined {
+/** Dims of a constant tensor: an initializer or a Constant node's value; undefined otherwise. */
+export function constantDims(g: AGraph, graph: GraphProto, t: string | undefined): number[] | undefined {
   if (!t) return undefined;
   const init = initializerIndex(graph).get(t);
   if (init) return init.dims.map(Number);
   const p = g.firstProducer(t);
+  return p >= 0 && g.ops[p] === 'Constant' ? constantNodeValue(g.nodes[p]!.attribute, t)?.dims.map(Number) : undefined;
+}
+
+/** Shape of a weight tensor: initializer dims, a Constant node's value, a ConstantOfShape with a const shape, or value_info. */
+export function weightShape(g: AGraph, graph: GraphProto, t: string | undefined): number[] | undefined {
+  if (!t) return undefined;
+  const c = constantDims(g, graph, t);
+  if (c) return c;
+  const p = g.firstProducer(t);
   if (p >= 0) {
     const node = g.nodes[p]!;
-    if (node.opType === 'Constant') return constantNodeValue(node.attribute, t)?.dims.map(Number);
+    if (node.opType === 'Constant') return undefined;
     if (node.opType === 'ConstantOfShape' && node.input[0]) {
       const s = initializerIndex(graph).get(node.input[0]);
       if (s) return tensorToNumbers(s);
@@ -226,16 +235,9 @@ export function weightShape(g: AGraph, graph: GraphProto, t: string | undefined)
 
 function analyzeInt4(model: ModelProto, g: AGraph, mode: QuantizeMode, opTypeCounts: Record<string, number>, opset: number): AnalysisDetail {
   const graph = model.graph as GraphProto;
-  const inits = new Map(graph.initializer.map((t) => [t.name, t]));
   const awq = mode.startsWith('int4_awq');
-  /** dims of a constant tensor: an initializer or a Constant node's value (weights held in Constant nodes are weights). */
-  const constDims = (t: string | undefined): number[] | undefined => {
-    if (!t) return undefined;
-    const init = inits.get(t);
-    if (init) return init.dims.map(Number);
-    const p = g.firstProducer(t);
-    return p >= 0 && g.ops[p] === 'Constant' ? constantNodeValue(g.nodes[p]!.attribute, t)?.dims.map(Number) : undefined;
-  };
+  // weights held in Constant nodes are weights, as initializers are
+  const constDims = (t: string | undefined): number[] | undefined => constantDims(g, graph, t);
   const decisions: NodeDecision[] = [];
   const chosen: string[] = [];
   const calib: string[] = [];
