@@ -18,7 +18,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openNpz } from '../services/calibrator/npy.js';
-import { DTYPE_BYTES } from '../services/calibrator/npy.js';
+import { prepareFile } from '../services/graph-analyzer/prepare.js';
+import { analyze } from '../services/graph-analyzer/analyze.js';
+import { saveModel } from '../services/core/onnx/index.js';
 import { SHARED } from '../test/helpers/shared.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -51,7 +53,7 @@ function python(args: string[]): string {
 function tile(name: string, samples: number): string {
   const z = openNpz(calib(name));
   if (z.size !== 1) throw new Error(`${name}: tiling supports single-input data`);
-  const [key, src] = [...z.entries()][0]!;
+  const src = [...z.values()][0]!;
   const rows = src.shape[0]!;
   const file = path.join(tmp, `${name}.${samples}.npy`);
   const shape = [samples, ...src.shape.slice(1)];
@@ -66,8 +68,6 @@ function tile(name: string, samples: number): string {
     fs.writeSync(fd, new Uint8Array(row.buffer, row.byteOffset, row.byteLength));
   }
   fs.closeSync(fd);
-  void key;
-  void DTYPE_BYTES;
   for (const s of z.values()) s.close?.();
   return file;
 }
@@ -135,8 +135,9 @@ if (parts.has('3')) {
   // ours (what graph-analyzer selects for INT8 and `modelopt quantize` calibrates), each on its model.
   const ours = path.join(tmp, 'ppocr_rec.ours.json');
   const oursModel = path.join(tmp, 'ppocr_rec.prepared.onnx');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'analyzer-tensors.ts'), model('ppocr_rec'), oursModel, ours], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`analyzer-tensors failed: ${r.stderr}`);
+  const prepared = prepareFile(model('ppocr_rec'));
+  saveModel(prepared.model, oursModel);
+  fs.writeFileSync(ours, JSON.stringify(analyze(prepared.model, { quantizeMode: 'int8' }).tensorsToCalibrate));
   const lists: [string, { model: string; data: string; tensors: string }][] = [
     [`onnxruntime's list (${nTensors} tensors)`, { model: rec13, data: calib('ppocr_rec'), tensors: recTensors }],
     [`graph-analyzer's INT8 list (${(JSON.parse(fs.readFileSync(ours, 'utf8')) as string[]).length} tensors)`, { model: oursModel, data: calib('ppocr_rec'), tensors: ours }],
