@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openNpz } from '../services/calibrator/npy.js';
+import { DTYPE_DESCR, npyHeaderBytes, openNpz } from '../services/core/npy.js';
 import { prepareFile } from '../services/graph-analyzer/prepare.js';
 import { analyze } from '../services/graph-analyzer/analyze.js';
 import { saveModel } from '../services/core/onnx/index.js';
@@ -57,12 +57,8 @@ function tile(name: string, samples: number): string {
   const rows = src.shape[0]!;
   const file = path.join(tmp, `${name}.${samples}.npy`);
   const shape = [samples, ...src.shape.slice(1)];
-  const descr = { float32: '<f4', float16: '<f2', int64: '<i8', int32: '<i4', bool: '|b1' }[src.dtype];
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
   const fd = fs.openSync(file, 'w');
-  fs.writeSync(fd, Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]));
-  fs.writeSync(fd, Buffer.from(header, 'latin1'));
+  fs.writeSync(fd, npyHeaderBytes(DTYPE_DESCR[src.dtype], shape));
   for (let i = 0; i < samples; i++) {
     const row = src.readRows(i % rows, 1);
     fs.writeSync(fd, new Uint8Array(row.buffer, row.byteOffset, row.byteLength));

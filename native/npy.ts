@@ -1,17 +1,9 @@
 /** Minimal .npy (format 1.0) reader/writer for float32 arrays, used by tests and benches. */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { encodeNpy } from '../services/core/npy.js';
 
 export function writeNpyF32(path: string, x: Float32Array, shape: readonly number[] = [x.length]): void {
-  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
-  const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const h = Buffer.alloc(10);
-  h.write('\x93NUMPY', 0, 'latin1');
-  h[6] = 1;
-  h[7] = 0;
-  h.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([h, Buffer.from(header, 'latin1'), Buffer.from(x.buffer, x.byteOffset, x.byteLength)]));
+  writeFileSync(path, encodeNpy('float32', shape, x));
 }
 
 export function readNpyF32(path: string): { data: Float32Array; shape: number[] } {

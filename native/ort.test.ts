@@ -15,23 +15,11 @@ import * as N from './index.js';
 import * as R from './reference.js';
 import type { OrtAbsHistogram, OrtHistogram } from './types.js';
 import { assertSameArray, assertSameNumber, normal, num, uniform } from './testkit.js';
+import { writeNpyF32 } from './npy.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'modelopt-ort-'));
 after(() => rmSync(work, { recursive: true, force: true }));
-
-/** Minimal .npy (v1.0) writer for a 1-D float32 array. */
-function writeNpy(path: string, x: Float32Array): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${x.length},), }`;
-  const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const h = Buffer.alloc(10);
-  h.write('\x93NUMPY', 0, 'latin1');
-  h[6] = 1;
-  h[7] = 0;
-  h.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([h, Buffer.from(header, 'latin1'), Buffer.from(x.buffer, x.byteOffset, x.byteLength)]));
-}
 
 interface OracleHist {
   hist: number[];
@@ -53,7 +41,7 @@ let counter = 0;
 function oracle(batches: Float32Array[], numBins: number, percentile: number, absBins: number): OracleOut {
   const files = batches.map((b) => {
     const p = join(work, `b${counter++}.npy`);
-    writeNpy(p, b);
+    writeNpyF32(p, b);
     return p;
   });
   const spec = join(work, `s${counter++}.json`);

@@ -5,7 +5,7 @@ import { calibrate, collectStatistics, globalRangesOf } from './calibrate.js';
 import { mergeStatistics, mergeToTable } from './merge.js';
 import { computeTable, symmetricInt8Scale } from './methods.js';
 import { calibratorKernels } from './kernels.js';
-import { openNpz } from './npy.js';
+import { openNpz } from '../core/npy.js';
 import { InvalidArgument } from '../core/errors.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationTable } from '../core/quant-types.js';
 import { loadModel } from '../core/onnx/index.js';

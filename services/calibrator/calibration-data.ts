@@ -14,7 +14,7 @@ import { mulberry32 } from '../core/random.js';
 import type { ModelProto, ValueInfoProto } from '../core/onnx/index.js';
 import { DataType, dataTypeName, floatToHalf } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
-import { MemoryArray, openNpy, openNpz, type ArraySource, type NpDtype, type NpTypedArray } from './npy.js';
+import { MemoryArray, openNpy, openNpz, type ArraySource, type NpDtype, type NpTypedArray } from '../core/npy.js';
 
 export interface ModelInput {
   name: string;

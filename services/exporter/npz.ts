@@ -1,6 +1,8 @@
 /** Reading .npz files (numpy savez / savez_compressed): float32, float64, int64, int32, bool, uint8. */
 import fs from 'node:fs';
 import { unzipSync } from 'fflate';
+import { InvalidArgument } from '../core/errors.js';
+import { parseNpyRawHeader } from '../core/npy.js';
 
 export interface NpyArray {
   dtype: string;
@@ -8,28 +10,16 @@ export interface NpyArray {
   data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 }
 
-export function parseNpy(buf: Uint8Array): NpyArray {
-  const magic = String.fromCharCode(...buf.subarray(1, 6));
-  if (buf[0] !== 0x93 || magic !== 'NUMPY') throw new Error('not a .npy payload');
-  const major = buf[6]!;
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const hlen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-  const hstart = major === 1 ? 10 : 12;
-  const header = Buffer.from(buf.subarray(hstart, hstart + hlen)).toString('latin1');
-  const descr = /'descr':\s*'([^']+)'/.exec(header)![1]!;
-  const fortran = /'fortran_order':\s*True/.test(header);
-  if (fortran) throw new Error('fortran-order arrays are not supported');
-  const shapeStr = /'shape':\s*\(([^)]*)\)/.exec(header)![1]!;
-  const shape = shapeStr.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const body = buf.slice(hstart + hlen);
-  const ab = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength);
+export function parseNpy(buf: Uint8Array, what = 'npy payload'): NpyArray {
+  const { descr, shape, headerBytes } = parseNpyRawHeader(buf, what);
+  const ab = buf.buffer.slice(buf.byteOffset + headerBytes, buf.byteOffset + buf.byteLength); // one aligned copy
   switch (descr) {
     case '<f4': return { dtype: 'float32', shape, data: new Float32Array(ab) };
     case '<f8': return { dtype: 'float64', shape, data: new Float64Array(ab) };
     case '<i8': return { dtype: 'int64', shape, data: new BigInt64Array(ab) };
     case '<i4': return { dtype: 'int32', shape, data: new Int32Array(ab) };
     case '|b1': case '|u1': return { dtype: descr === '|b1' ? 'bool' : 'uint8', shape, data: new Uint8Array(ab) };
-    default: throw new Error(`unsupported npy dtype ${descr}`);
+    default: throw new InvalidArgument(`${what}: unsupported dtype '${descr}' (supported: float32, float64, int64, int32, bool, uint8)`);
   }
 }
 
@@ -43,16 +33,12 @@ export function parseNpz(bytes: Uint8Array): Record<string, NpyArray> {
   const files = unzipSync(bytes);
   const out: Record<string, NpyArray> = {};
   for (const [name, bytes] of Object.entries(files)) {
-    if (name.endsWith('.npy')) out[name.slice(0, -4)] = parseNpy(bytes);
+    if (name.endsWith('.npy')) out[name.slice(0, -4)] = parseNpy(bytes, name);
   }
   return out;
 }
 
 /** Splits every array into n nearly equal chunks along axis 0 (numpy array_split). */
-export function splitRows(arrays: Record<string, NpyArray>, n: number): Record<string, NpyArray>[] {
-  return splitFeeds(arrays, n);
-}
-
 export function splitFeeds(arrays: Record<string, NpyArray>, n: number): Record<string, NpyArray>[] {
   const feeds: Record<string, NpyArray>[] = Array.from({ length: n }, () => ({}));
   for (const [k, a] of Object.entries(arrays)) {

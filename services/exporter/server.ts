@@ -13,7 +13,7 @@ import { InvalidArgument } from '../core/errors.js';
 import { decodeModel, Graph, type GraphProto } from '../core/onnx/index.js';
 import { exportModel } from './export.js';
 import { compareModels, npyToTensor, type Feed } from './compare.js';
-import { parseNpz, splitRows, type NpyArray } from './npz.js';
+import { parseNpz, splitFeeds, type NpyArray } from './npz.js';
 import * as ort from 'onnxruntime-node';
 
 export type ExporterDeps = ServiceDeps;
@@ -41,7 +41,7 @@ function feedsFor(modelBytes: Uint8Array, arrays: Record<string, NpyArray> | und
   const batch = b0 > 0 ? b0 : 1;
   const rows = arrays[first.name]!.shape[0] ?? 1;
   const n = Math.max(1, Math.floor(rows / batch));
-  const parts = splitRows(Object.fromEntries(inputs.map((i) => [i.name, arrays[i.name]!])), n);
+  const parts = splitFeeds(Object.fromEntries(inputs.map((i) => [i.name, arrays[i.name]!])), n);
   const limited = maxBatches > 0 ? parts.slice(0, maxBatches) : parts;
   return limited.map((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, npyToTensor(v)])));
 }

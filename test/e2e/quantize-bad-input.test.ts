@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT, modelPath, tmpDir } from '../helpers/shared.js';
+import { npyHeaderBytes } from '../../services/core/npy.js';
 
 const dir = tmpDir('bad-input');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -16,15 +17,7 @@ function run(args: string[]): { status: number | null; stderr: string; stdout: s
 }
 
 function npy(shape: number[], dtype: string, bytes: Buffer): Buffer {
-  let header = `{'descr': '${dtype}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const pre = Buffer.alloc(10);
-  Buffer.from('\x93NUMPY', 'latin1').copy(pre);
-  pre[6] = 1;
-  pre[7] = 0;
-  pre.writeUInt16LE(header.length, 8);
-  return Buffer.concat([pre, Buffer.from(header, 'latin1'), bytes]);
+  return Buffer.concat([npyHeaderBytes(dtype, shape), bytes]);
 }
 
 const cases: Array<{ name: string; setup: () => string[]; expect: RegExp }> = [

@@ -11,18 +11,14 @@
  */
 import fs from 'node:fs';
 import { Inflate } from 'fflate';
-import { InvalidArgument, NotFound } from '../core/errors.js';
+import { InvalidArgument, NotFound } from './errors.js';
 
 export type NpDtype = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
 export type NpTypedArray = Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
 
-const DESCR: Record<string, NpDtype> = {
-  '<f4': 'float32',
-  '<f2': 'float16',
-  '<i8': 'int64',
-  '<i4': 'int32',
-  '|b1': 'bool',
-};
+/** numpy's descr for each dtype we read and write. */
+export const DTYPE_DESCR: Record<NpDtype, string> = { float32: '<f4', float16: '<f2', int64: '<i8', int32: '<i4', bool: '|b1' };
+const DESCR: Record<string, NpDtype> = Object.fromEntries(Object.entries(DTYPE_DESCR).map(([dtype, descr]) => [descr, dtype as NpDtype]));
 export const DTYPE_BYTES: Record<NpDtype, number> = { float32: 4, float16: 2, int64: 8, int32: 4, bool: 1 };
 
 export interface ArraySource {
@@ -41,8 +37,16 @@ export interface NpyHeader {
   headerBytes: number;
 }
 
-/** Parses the header of an .npy byte stream (at least the header's bytes must be present). */
-export function parseNpyHeader(buf: Uint8Array, what: string): NpyHeader {
+/** An .npy header with its dtype as numpy wrote it ('<f4', '<f8', '|b1', ...). */
+export interface NpyRawHeader {
+  descr: string;
+  shape: number[];
+  /** bytes before the data. */
+  headerBytes: number;
+}
+
+/** Parses the header of an .npy byte stream, any dtype (at least the header's bytes must be present). */
+export function parseNpyRawHeader(buf: Uint8Array, what: string): NpyRawHeader {
   if (buf.length < 10 || buf[0] !== 0x93 || String.fromCharCode(...buf.subarray(1, 6)) !== 'NUMPY') {
     throw new InvalidArgument(`${what}: not an .npy array (bad magic)`);
   }
@@ -67,10 +71,6 @@ export function parseNpyHeader(buf: Uint8Array, what: string): NpyHeader {
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
     throw new InvalidArgument(`${what}: malformed .npy header ${JSON.stringify(text.trim())}`);
   }
-  const dtype = DESCR[descr];
-  if (!dtype) {
-    throw new InvalidArgument(`${what}: unsupported dtype '${descr}' (supported: float32, float16, int64, int32, bool, little-endian)`);
-  }
   if (fortran === 'True') throw new InvalidArgument(`${what}: Fortran-order arrays are not supported (C order only)`);
   const shape = shapeText
     .split(',')
@@ -78,7 +78,17 @@ export function parseNpyHeader(buf: Uint8Array, what: string): NpyHeader {
     .filter((s) => s.length > 0)
     .map((s) => Number(s));
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new InvalidArgument(`${what}: bad shape (${shapeText})`);
-  return { dtype, shape, headerBytes: off + len };
+  return { descr, shape, headerBytes: off + len };
+}
+
+/** Parses the header of an .npy byte stream whose dtype calibration data may have. */
+export function parseNpyHeader(buf: Uint8Array, what: string): NpyHeader {
+  const raw = parseNpyRawHeader(buf, what);
+  const dtype = DESCR[raw.descr];
+  if (!dtype) {
+    throw new InvalidArgument(`${what}: unsupported dtype '${raw.descr}' (supported: float32, float16, int64, int32, bool, little-endian)`);
+  }
+  return { dtype, shape: raw.shape, headerBytes: raw.headerBytes };
 }
 
 export function typedArrayOf(dtype: NpDtype, bytes: Uint8Array): NpTypedArray {
@@ -399,16 +409,22 @@ export function readAll(src: ArraySource): NpTypedArray {
   return src.readRows(0, src.shape.length === 0 ? 1 : src.shape[0]);
 }
 
-/** Serialises an array as .npy bytes (version 1.0). Used by tests and benchmarks to write data. */
-export function encodeNpy(dtype: NpDtype, shape: readonly number[], data: NpTypedArray): Uint8Array {
-  const descr = Object.entries(DESCR).find(([, v]) => v === dtype)![0];
+/** The .npy (version 1.0) header for `descr` ('<f4', '<f8', ...) and `shape`, padded so data starts 64-byte aligned. */
+export function npyHeaderBytes(descr: string, shape: readonly number[]): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + data.byteLength);
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]);
   out.set(Buffer.from(header, 'latin1'), 10);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
+
+/** Serialises an array as .npy bytes (version 1.0). Used by tests and benchmarks to write data. */
+export function encodeNpy(dtype: NpDtype, shape: readonly number[], data: NpTypedArray): Uint8Array {
+  const header = npyHeaderBytes(DTYPE_DESCR[dtype], shape);
+  const out = new Uint8Array(header.length + data.byteLength);
+  out.set(header);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
   return out;
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import { encodeNpy, openNpy, openNpz, readAll, parseNpyHeader } from './npy.js';
-import { InvalidArgument } from '../core/errors.js';
+import { InvalidArgument } from './errors.js';
 import { tmpDir, dataPath } from '../../test/helpers/shared.js';
 
 const dir = tmpDir('npy-test');
