@@ -147,102 +147,81 @@ async function drained(stream: NodeJS.EventEmitter, signal: AbortSignal): Promis
   }
 }
 
+/** Runs a single-answer handler (unary, client stream) and answers once: its result, or its error as a status. */
+function answerOnce(run: () => unknown, ctx: CallContext, done: () => void, bind: BindContext, callback: grpc.sendUnaryData<unknown>): void {
+  const started = process.hrtime.bigint();
+  Promise.resolve()
+    .then(run)
+    .then(
+      (res) => {
+        done();
+        if (ctx.signal.aborted) callback(finish(ctx, bind, started, ctx.signal.reason) as grpc.ServerErrorResponse);
+        else {
+          finish(ctx, bind, started, null);
+          callback(null, res);
+        }
+      },
+      (err: unknown) => {
+        done();
+        callback(finish(ctx, bind, started, err) as grpc.ServerErrorResponse);
+      },
+    );
+}
+
+/** Writes a streaming handler's messages (server and bidi streams) with back-pressure, then ends or errors the call. */
+async function streamOut(
+  run: () => AsyncIterable<unknown> | Iterable<unknown>,
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  ctx: CallContext,
+  done: () => void,
+  bind: BindContext,
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  try {
+    for await (const msg of run()) {
+      ctx.throwIfAborted();
+      if (!call.write(msg) && !(await drained(call, ctx.signal))) ctx.throwIfAborted();
+    }
+    ctx.throwIfAborted();
+    finish(ctx, bind, started, null);
+    call.end();
+  } catch (err) {
+    call.emit('error', finish(ctx, bind, started, err));
+  } finally {
+    done();
+  }
+}
+
 function bindHandler(service: string, method: string, handler: AnyHandler, bind: BindContext): grpc.UntypedHandleCall {
   switch (handler.kind) {
     case 'unimplemented':
-    case 'unary': {
-      const fn = handler.kind === 'unary' ? handler.fn : () => Promise.reject(new Unimplemented(handler.message));
-      if (handler.kind === 'unimplemented') {
-        // Any method shape: answer from whichever call object grpc-js gives us.
-        return ((call: AnyServerCall, callback?: grpc.sendUnaryData<unknown>) => {
-          const { ctx, done } = makeContext(service, method, call, bind);
-          const status = finish(ctx, bind, process.hrtime.bigint(), new Unimplemented(handler.message));
-          done();
-          if (callback) callback(status as grpc.ServerErrorResponse);
-          else (call as unknown as NodeJS.EventEmitter).emit('error', status);
-        }) as grpc.UntypedHandleCall;
-      }
-      return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const started = process.hrtime.bigint();
+      // Any method shape: answer from whichever call object grpc-js gives us.
+      return ((call: AnyServerCall, callback?: grpc.sendUnaryData<unknown>) => {
         const { ctx, done } = makeContext(service, method, call, bind);
-        Promise.resolve()
-          .then(() => fn(call.request, ctx))
-          .then(
-            (res) => {
-              done();
-              if (ctx.signal.aborted) callback(finish(ctx, bind, started, ctx.signal.reason) as grpc.ServerErrorResponse);
-              else {
-                finish(ctx, bind, started, null);
-                callback(null, res);
-              }
-            },
-            (err: unknown) => {
-              done();
-              callback(finish(ctx, bind, started, err) as grpc.ServerErrorResponse);
-            },
-          );
+        const status = finish(ctx, bind, process.hrtime.bigint(), new Unimplemented(handler.message));
+        done();
+        if (callback) callback(status as grpc.ServerErrorResponse);
+        else (call as unknown as NodeJS.EventEmitter).emit('error', status);
+      }) as grpc.UntypedHandleCall;
+    case 'unary':
+      return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const { ctx, done } = makeContext(service, method, call, bind);
+        answerOnce(() => handler.fn(call.request, ctx), ctx, done, bind, callback);
       };
-    }
     case 'serverStream':
       return (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        const started = process.hrtime.bigint();
         const { ctx, done } = makeContext(service, method, call, bind);
-        void (async () => {
-          try {
-            for await (const msg of handler.fn(call.request, ctx)) {
-              ctx.throwIfAborted();
-              if (!call.write(msg) && !(await drained(call, ctx.signal))) ctx.throwIfAborted();
-            }
-            ctx.throwIfAborted();
-            finish(ctx, bind, started, null);
-            call.end();
-          } catch (err) {
-            call.emit('error', finish(ctx, bind, started, err));
-          } finally {
-            done();
-          }
-        })();
+        void streamOut(() => handler.fn(call.request, ctx), call, ctx, done, bind);
       };
     case 'clientStream':
       return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const started = process.hrtime.bigint();
         const { ctx, done } = makeContext(service, method, call, bind);
-        Promise.resolve()
-          .then(() => handler.fn(call as AsyncIterable<unknown>, ctx))
-          .then(
-            (res) => {
-              done();
-              if (ctx.signal.aborted) callback(finish(ctx, bind, started, ctx.signal.reason) as grpc.ServerErrorResponse);
-              else {
-                finish(ctx, bind, started, null);
-                callback(null, res);
-              }
-            },
-            (err: unknown) => {
-              done();
-              callback(finish(ctx, bind, started, err) as grpc.ServerErrorResponse);
-            },
-          );
+        answerOnce(() => handler.fn(call as AsyncIterable<unknown>, ctx), ctx, done, bind, callback);
       };
     case 'bidiStream':
       return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        const started = process.hrtime.bigint();
         const { ctx, done } = makeContext(service, method, call, bind);
-        void (async () => {
-          try {
-            for await (const msg of handler.fn(call as AsyncIterable<unknown>, ctx)) {
-              ctx.throwIfAborted();
-              if (!call.write(msg) && !(await drained(call, ctx.signal))) ctx.throwIfAborted();
-            }
-            ctx.throwIfAborted();
-            finish(ctx, bind, started, null);
-            call.end();
-          } catch (err) {
-            call.emit('error', finish(ctx, bind, started, err));
-          } finally {
-            done();
-          }
-        })();
+        void streamOut(() => handler.fn(call as AsyncIterable<unknown>, ctx), call, ctx, done, bind);
       };
   }
 }
