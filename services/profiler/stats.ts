@@ -1,13 +1,7 @@
-/** Latency statistics in ms; percentiles by linear interpolation between closest ranks (numpy's default). */
-export interface LatencyStats {
-  min: number;
-  max: number;
-  mean: number;
-  median: number;
-  p90: number;
-  p95: number;
-  p99: number;
-}
+import type { LatencyStatsMs } from '../core/report/types.js';
+
+/** Latency statistics in ms (the report's shape); percentiles by linear interpolation between closest ranks (numpy's default). */
+export type LatencyStats = LatencyStatsMs;
 
 export function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
