@@ -14,6 +14,7 @@ import type { ServiceDeps } from '../core/service-main.js';
 import { InvalidArgument, Unimplemented } from '../core/errors.js';
 import { validateDeployment } from '../core/engine/deployment.js';
 import { profileOrt } from './ort-profile.js';
+import type { LatencyStats } from './stats.js';
 import { parseTrtexecLog, type LogSection, type StatList, BUILD_SECTIONS, PROFILE_SECTIONS } from './trtexec-log.js';
 import { mapTrtLayers } from './trt-layers.js';
 import { profileTrt, TRT_PROFILE_DEFAULTS } from './trt-profile.js';
@@ -23,10 +24,11 @@ export type ProfilerDeps = ServiceDeps;
 export const ORT_PROFILE_MEDIA_TYPE = 'application/vnd.onnxruntime.profile+json';
 export const TRT_PROFILE_MEDIA_TYPE = 'application/vnd.nvidia.trtexec-profile+json';
 
-function statsMsg(l: StatList): LatencyStatsMsg {
+/** Latency figures in ms (a trtexec list, or measured statistics) as the wire message; absent figures are 0. */
+function statsMsg(l: StatList | LatencyStats, throughput = 0, iterations = 0): LatencyStatsMsg {
   return {
     minMs: l.min ?? 0, maxMs: l.max ?? 0, meanMs: l.mean ?? 0, medianMs: l.median ?? 0,
-    p90Ms: l.p90 ?? 0, p95Ms: l.p95 ?? 0, p99Ms: l.p99 ?? 0, throughput: 0, iterations: 0,
+    p90Ms: l.p90 ?? 0, p95Ms: l.p95 ?? 0, p99Ms: l.p99 ?? 0, throughput, iterations,
   };
 }
 
@@ -58,12 +60,8 @@ export function profilerService(deps: ProfilerDeps): ServiceRegistration<typeof 
         if (!hasEngine) throw new InvalidArgument('profile: runtime TRT profiles an `engine` from trt-builder, not a `model`');
         const t = await profileTrt(await store.get(req.engine!), { layerwise: req.layerwise, nodeNames: req.nodeNames });
         const raw = t.rawProfileJson ? await store.put(Buffer.from(t.rawProfileJson), { mediaType: TRT_PROFILE_MEDIA_TYPE }) : undefined;
-        const l = t.latencyMs;
         return {
-          latency: {
-            minMs: l.min, maxMs: l.max, meanMs: l.mean, medianMs: l.median, p90Ms: l.p90, p95Ms: l.p95, p99Ms: l.p99,
-            throughput: t.throughput, iterations: TRT_PROFILE_DEFAULTS.iterations,
-          },
+          latency: statsMsg(t.latencyMs, t.throughput, TRT_PROFILE_DEFAULTS.iterations),
           nodeTimes: t.layers.map((n) => ({ node: n.node, ms: n.ms, opType: '' })),
           opTypeTimes: [],
           ...(raw ? { rawProfile: raw } : {}),
@@ -77,12 +75,8 @@ export function profilerService(deps: ProfilerDeps): ServiceRegistration<typeof 
         signal: ctx.signal,
       });
       const raw = p.rawTrace ? await store.put(Buffer.from(p.rawTrace), { mediaType: ORT_PROFILE_MEDIA_TYPE }) : undefined;
-      const l = p.latencyMs;
       return {
-        latency: {
-          minMs: l.min, maxMs: l.max, meanMs: l.mean, medianMs: l.median, p90Ms: l.p90, p95Ms: l.p95, p99Ms: l.p99,
-          throughput: p.throughput, iterations: p.iterations,
-        },
+        latency: statsMsg(p.latencyMs, p.throughput, p.iterations),
         nodeTimes: p.nodes.map((n) => ({ node: n.name, ms: n.meanMs, opType: n.opType })),
         opTypeTimes: p.opTypes.map((o) => ({ opType: o.opType, ms: o.totalMs })),
         ...(raw ? { rawProfile: raw } : {}),
