@@ -13,6 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { rejectAsync, intBounds, checkUnsigned, axisGeometry, checkBlock, checkMatrix, checkAmax, awqClipArgs } from './arg-checks.js';
 import * as cpu from './index.js';
 import type {
   AmaxAxisResult,
@@ -126,56 +127,6 @@ export function resolveDevice(choice: DeviceChoice = defaultDevice()): Device {
 }
 
 // ---------------------------------------------------------------------------------------------
-// argument checks (the same RangeErrors as ./index.ts, raised before the GPU is touched)
-
-function rejectAsync<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return fn();
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
-
-function intBounds(opts: IntQuantOptions, maxBits: number): { B: number; lo: number } {
-  const numBits = opts.numBits ?? 8;
-  if (!Number.isInteger(numBits) || numBits < 2 || numBits > maxBits) throw new RangeError(`numBits must be in [2, ${maxBits}], got ${numBits}`);
-  const B = 2 ** (numBits - 1 + (opts.unsigned ? 1 : 0)) - 1;
-  return { B, lo: opts.unsigned ? 0 : opts.narrow ? -B : -B - 1 };
-}
-
-function checkUnsigned(data: Float32Array, unsigned: boolean | undefined): void {
-  if (!unsigned) return;
-  for (let i = 0; i < data.length; i++) if (data[i]! < 0) throw new RangeError('unsigned quantization needs non-negative inputs');
-}
-
-function axisGeometry(length: number, shape: readonly number[], axis: number): { inner: number; size: number } {
-  let n = 1;
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new RangeError(`invalid dimension ${d} in shape [${shape.join(',')}]`);
-    n *= d;
-  }
-  if (n !== length) throw new RangeError(`shape [${shape.join(',')}] has ${n} elements, data has ${length}`);
-  const ax = axis < 0 ? axis + shape.length : axis;
-  if (!Number.isInteger(ax) || ax < 0 || ax >= shape.length) throw new RangeError(`axis ${axis} out of range for rank ${shape.length}`);
-  let inner = 1;
-  for (let d = ax + 1; d < shape.length; d++) inner *= shape[d]!;
-  return { inner, size: shape[ax]! };
-}
-
-function checkBlock(bs: number): void {
-  if (!Number.isInteger(bs) || bs < 1) throw new RangeError(`blockSize must be a positive integer, got ${bs}`);
-}
-
-function checkMatrix(len: number, rows: number, cols: number, what: string): void {
-  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) throw new RangeError(`${what}: invalid shape [${rows}, ${cols}]`);
-  if (len !== rows * cols) throw new RangeError(`${what}: shape [${rows}, ${cols}] needs ${rows * cols} elements, got ${len}`);
-}
-
-function checkAmax(a: number): void {
-  if (!(a >= 0)) throw new RangeError(`amax must be non-negative, got ${a}`);
-}
-
-// ---------------------------------------------------------------------------------------------
 
 /** The CUDA-backed kernels; the rest of the contract comes from the CPU addon. */
 function cudaKernels(g: RawCuda): AsyncKernels<Kernels> {
@@ -269,15 +220,8 @@ function cudaKernels(g: RawCuda): AsyncKernels<Kernels> {
     packInt4: (values, unsigned = false) => rejectAsync(() => g.packInt4(values, unsigned)),
     awqClipSearch: (weight, cin, cout, activations, tokens, opts: AwqClipOptions = {}) =>
       rejectAsync(() => {
-        const bs = opts.blockSize ?? 128;
-        checkBlock(bs);
-        checkMatrix(weight.length, cin, cout, 'awqClipSearch weight');
-        checkMatrix(activations.length, tokens, cin, 'awqClipSearch activations');
-        const maxTokens = opts.maxTokens ?? 64;
-        if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${maxTokens}`);
-        const coBatch = opts.coBatch ?? 1024;
-        if (!Number.isInteger(coBatch) || coBatch < 1) throw new RangeError(`coBatch must be a positive integer, got ${coBatch}`);
-        return g.awqClipSearch(weight, cin, cout, activations, tokens, bs, maxTokens, opts.threads ?? 0, coBatch);
+        const a = awqClipArgs(weight, cin, cout, activations, tokens, opts);
+        return g.awqClipSearch(weight, cin, cout, activations, tokens, a.blockSize, a.maxTokens, a.threads, a.coBatch);
       }),
   };
 }

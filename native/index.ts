@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { numel, normAxis, axisGeometry, intBounds, checkMatrix, checkBlock, checkBins, linearGeometry, rejectAsync, awqClipArgs } from './arg-checks.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {
@@ -112,73 +113,6 @@ export function isNativeAvailable(): boolean {
 /** What this build supports: `{ cpu: true, cuda, tensorrt, devices, threads }`. */
 export function capabilities(): Capabilities {
   return raw().capabilities();
-}
-
-// ---------------------------------------------------------------------------------------------
-// argument helpers (cheap checks up front so that errors are synchronous-looking RangeErrors)
-// ---------------------------------------------------------------------------------------------
-
-function numel(shape: readonly number[], length: number): void {
-  let n = 1;
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new RangeError(`invalid dimension ${d} in shape [${shape.join(',')}]`);
-    n *= d;
-  }
-  if (n !== length) throw new RangeError(`shape [${shape.join(',')}] has ${n} elements, data has ${length}`);
-}
-
-function normAxis(axis: number, rank: number): number {
-  const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new RangeError(`axis ${axis} out of range for rank ${rank}`);
-  return a;
-}
-
-function axisGeometry(length: number, shape: readonly number[], axis: number): { inner: number; size: number } {
-  numel(shape, length);
-  const ax = normAxis(axis, shape.length);
-  let inner = 1;
-  for (let d = ax + 1; d < shape.length; d++) inner *= shape[d]!;
-  return { inner, size: shape[ax]! };
-}
-
-function intBounds(opts: IntQuantOptions, maxBits: number): { B: number; lo: number } {
-  const numBits = opts.numBits ?? 8;
-  if (!Number.isInteger(numBits) || numBits < 2 || numBits > maxBits) throw new RangeError(`numBits must be in [2, ${maxBits}], got ${numBits}`);
-  const B = 2 ** (numBits - 1 + (opts.unsigned ? 1 : 0)) - 1;
-  return { B, lo: opts.unsigned ? 0 : opts.narrow ? -B : -B - 1 };
-}
-
-function checkMatrix(length: number, rows: number, cols: number, what: string): void {
-  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) throw new RangeError(`${what}: invalid shape [${rows}, ${cols}]`);
-  if (length !== rows * cols) throw new RangeError(`${what}: shape [${rows}, ${cols}] needs ${rows * cols} elements, got ${length}`);
-}
-
-function checkBlock(bs: number): void {
-  if (!Number.isInteger(bs) || bs < 1) throw new RangeError(`blockSize must be a positive integer, got ${bs}`);
-}
-
-function checkBins(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`numBins must be a positive integer, got ${n}`);
-}
-
-function linearGeometry(n: number, scale: Float32Array, zp: Int32Array, opts: QuantizeLinearOptions): { inner: number; size: number } {
-  if (scale.length !== zp.length) throw new RangeError('scale and zeroPoint must have the same length');
-  if (scale.length === 1) {
-    if (opts.shape) numel(opts.shape, n);
-    return { inner: Math.max(n, 1), size: 1 };
-  }
-  if (!opts.shape) throw new RangeError('per-axis quantizeLinear needs shape and axis');
-  const g = axisGeometry(n, opts.shape, opts.axis ?? 1);
-  if (scale.length !== g.size) throw new RangeError(`scale has ${scale.length} entries, axis has ${g.size}`);
-  return g;
-}
-
-function rejectAsync<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return fn();
-  } catch (e) {
-    return Promise.reject(e);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,15 +308,8 @@ export function awqClipSearch(
   opts: AwqClipOptions = {},
 ): Promise<AwqClipResult> {
   return rejectAsync(() => {
-    const bs = opts.blockSize ?? 128;
-    checkBlock(bs);
-    checkMatrix(weight.length, cin, cout, 'awqClipSearch weight');
-    checkMatrix(activations.length, tokens, cin, 'awqClipSearch activations');
-    const maxTokens = opts.maxTokens ?? 64;
-    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${maxTokens}`);
-    const coBatch = opts.coBatch ?? 1024;
-    if (!Number.isInteger(coBatch) || coBatch < 1) throw new RangeError(`coBatch must be a positive integer, got ${coBatch}`);
-    return raw().awqClipSearch(weight, cin, cout, activations, tokens, bs, maxTokens, opts.threads ?? 0, coBatch);
+    const a = awqClipArgs(weight, cin, cout, activations, tokens, opts);
+    return raw().awqClipSearch(weight, cin, cout, activations, tokens, a.blockSize, a.maxTokens, a.threads, a.coBatch);
   });
 }
 
