@@ -111,7 +111,10 @@ void CountUniform(const float* x, size_t len, int64_t n, float first, float last
     // Two gathers per 8 values fix the bins in-vector; on the AMD EPYC this was measured on, scalar
     // edge corrections after the vector estimate were 25% faster (bench/kernels.bench.ts), so the
     // gather path is opt-in (MODELOPT_HIST_GATHER=1, for CPUs with fast gathers).
-    static const bool gather = std::getenv("MODELOPT_HIST_GATHER") != nullptr && std::getenv("MODELOPT_HIST_GATHER")[0] == '1';
+    static const bool gather = [] {
+      const char* v = std::getenv("MODELOPT_HIST_GATHER");
+      return v != nullptr && v[0] == '1';
+    }();
     if (avx2 && gather && n < (int64_t(1) << 30)) {
       // final bins in one vector pass; just count
       UniformBinsAvx2(xs, m, first, last, denom, nf, static_cast<int32_t>(n), edges, idx);
