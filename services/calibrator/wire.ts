@@ -12,7 +12,7 @@ import {
 } from '../../gen/modelopt/v1/calibrator.js';
 import { calibrationTableToProto, methodFromProto, methodToProto } from '../core/grpc/convert.js';
 import { InvalidArgument } from '../core/errors.js';
-import type { CalibrationMethod, CalibrationTable } from '../core/quant-types.js';
+import type { CalibrationTable } from '../core/quant-types.js';
 import { defaultHistogramOptions, type CalibrationStatistics, type GlobalRange, type HistogramOptions, type TensorStatistics } from './statistics.js';
 
 export function tableToProto(t: CalibrationTable): PbTable {
@@ -22,13 +22,12 @@ export function tableToProto(t: CalibrationTable): PbTable {
   return pb;
 }
 
-export function histogramOptionsFromProto(method: CalibrationMethod, o: PbOptions | undefined): Partial<HistogramOptions> {
+export function histogramOptionsFromProto(o: PbOptions | undefined): Partial<HistogramOptions> {
   const out: Partial<HistogramOptions> = {};
   if (o?.numBins) out.numBins = o.numBins;
   if (o?.numQuantizedBins) out.numQuantizedBins = o.numQuantizedBins;
   if (o?.percentile) out.percentile = o.percentile;
   if (o?.skipZeros) out.skipZeros = true;
-  void method;
   return out;
 }
 
@@ -51,6 +50,7 @@ function optionsToProto(o: HistogramOptions): PbOptions {
     symmetric: true,
     skipZeros: o.skipZeros,
     histogramRange: HistogramRange.HISTOGRAM_RANGE_UNSPECIFIED,
+    alwaysCollectHistograms: false,
   };
 }
 
@@ -124,7 +124,7 @@ export function statisticsToProto(s: CalibrationStatistics): PbShard {
 
 export function statisticsFromProto(p: PbShard): CalibrationStatistics {
   const method = methodFromProto(p.method);
-  const options: HistogramOptions = { ...defaultHistogramOptions(method), ...histogramOptionsFromProto(method, p.options) };
+  const options: HistogramOptions = { ...defaultHistogramOptions(method), ...histogramOptionsFromProto(p.options) };
   return {
     method,
     options,

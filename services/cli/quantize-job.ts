@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { ArtifactRef } from '../../gen/modelopt/v1/common.js';
 import type { AnalyzeResponse, PrepareResponse } from '../../gen/modelopt/v1/graph_analyzer.js';
-import type { CalibrationTable, ShardStatistics } from '../../gen/modelopt/v1/calibrator.js';
+import { CalibrationOptions, type CalibrationTable } from '../../gen/modelopt/v1/calibrator.js';
 import type { QuantizeResult } from '../../gen/modelopt/v1/quantizer.js';
 import type { ExportResponse, OutputComparison } from '../../gen/modelopt/v1/exporter.js';
 import { callUnary, callServerStream } from '../core/grpc/client.js';
@@ -128,21 +128,28 @@ export async function runQuantizeJob(opts: QuantizeJobOptions): Promise<Quantize
   if (!isInt4(args.options.quantizeMode)) {
     calibration = await stage('calibrate', async () => {
       let table: CalibrationTable | undefined;
-      let stats: ShardStatistics | undefined;
       const method = args.options.quantizeMode === 'fp8' ? methodToProto('distribution') : methodToProto(args.options.calibrationMethod);
       for await (const msg of callServerStream(
         mesh.calibrator,
         mesh.calibrator.calibrate,
-        { model: prepared, tensorNames: analysis.tensorsToCalibrate, method, calibrationData: dataRef, shardStart: 0, shardEnd: 0, quantizeMode: modeToProto(args.options.quantizeMode), rangesOnly: false, globalRanges: [] },
+        {
+          model: prepared,
+          tensorNames: analysis.tensorsToCalibrate,
+          method,
+          calibrationData: dataRef,
+          shardStart: 0,
+          shardEnd: 0,
+          quantizeMode: modeToProto(args.options.quantizeMode),
+          rangesOnly: false,
+          globalRanges: [],
+          // the report draws activation histograms: collect them even where the range alone decides
+          ...(args.report ? { options: { ...CalibrationOptions.fromPartial({}), alwaysCollectHistograms: true } } : {}),
+        },
         LONG,
       )) {
         if (msg.progress) progress('calibrate', msg.progress.fraction, msg.progress.message);
-        if (msg.result) {
-          table = msg.result.table;
-          stats = msg.result.statistics;
-        }
+        if (msg.result) table = msg.result.table;
       }
-      void stats;
       if (!table) throw new Error('calibrator returned no table');
       return table;
     });

@@ -8,7 +8,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { quantizeWithMesh } from '../../services/cli/quantize.js';
+import { quantizeRun, quantizeWithMesh } from '../../services/cli/quantize.js';
 import { parseQuantizeArgs } from '../../services/cli/quantize-args.js';
 import { loadModel } from '../../services/core/onnx/index.js';
 import { dataPath, modelPath, tmpDir } from '../helpers/shared.js';
@@ -60,4 +60,14 @@ for (const m of MODES) {
 
 test('modelopt quantize rejects --int4_block_size 0 before starting anything', () => {
   assert.throws(() => parseQuantizeArgs(['--onnx_path', modelPath('ppocr_cls'), '--quantize_mode', 'int4_rtn_dq', '--int4_block_size', '0'], {}), /int4_block_size must be a positive integer/);
+});
+
+test('modelopt quantize (default entropy) writes a report with activation histograms: it asks the calibrator to collect them', { timeout: 5 * 60_000 }, async () => {
+  const output = path.join(out, 'ppocr_cls.report-check.onnx');
+  const run = await quantizeRun(parseQuantizeArgs(['--onnx_path', modelPath('ppocr_cls'), '--output_path', output, '-c', dataPath('ppocr_cls', 'calib'), '--no_compare'], {}));
+  assert.ok(run.reportPath && fs.existsSync(run.reportPath), 'report written');
+  const html = fs.readFileSync(run.reportPath, 'utf8');
+  assert.ok((html.match(/class="chart hist"/g) ?? []).length > 0, 'histograms drawn');
+  const withRange = run.result.calibration!.ranges.filter((r) => r.histogram && r.histogram.counts.some((c) => c > 0));
+  assert.ok(withRange.length > 0, 'the calibration table carries filled histograms');
 });

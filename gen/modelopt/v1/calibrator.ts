@@ -143,6 +143,11 @@ export interface CalibrationOptions {
   skipZeros: boolean;
   /** How histograms are laid out over the batches. */
   histogramRange: HistogramRange;
+  /**
+   * Collect the entropy histogram even where its counts cannot change the threshold (onnxruntime's
+   * 128/128 defaults have a single candidate window): only to show it, e.g. in a job report.
+   */
+  alwaysCollectHistograms: boolean;
 }
 
 /** The range of one tensor over all samples (sharded global-range runs). */
@@ -318,7 +323,15 @@ export interface CaptureActivationsResponse {
 }
 
 function createBaseCalibrationOptions(): CalibrationOptions {
-  return { numBins: 0, numQuantizedBins: 0, percentile: 0, symmetric: false, skipZeros: false, histogramRange: 0 };
+  return {
+    numBins: 0,
+    numQuantizedBins: 0,
+    percentile: 0,
+    symmetric: false,
+    skipZeros: false,
+    histogramRange: 0,
+    alwaysCollectHistograms: false,
+  };
 }
 
 export const CalibrationOptions: MessageFns<CalibrationOptions> = {
@@ -340,6 +353,9 @@ export const CalibrationOptions: MessageFns<CalibrationOptions> = {
     }
     if (message.histogramRange !== 0) {
       writer.uint32(48).int32(message.histogramRange);
+    }
+    if (message.alwaysCollectHistograms !== false) {
+      writer.uint32(56).bool(message.alwaysCollectHistograms);
     }
     return writer;
   },
@@ -405,6 +421,14 @@ export const CalibrationOptions: MessageFns<CalibrationOptions> = {
             message.histogramRange = reader.int32() as any;
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.alwaysCollectHistograms = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -441,6 +465,11 @@ export const CalibrationOptions: MessageFns<CalibrationOptions> = {
         : isSet(object.histogram_range)
         ? histogramRangeFromJSON(object.histogram_range)
         : 0,
+      alwaysCollectHistograms: isSet(object.alwaysCollectHistograms)
+        ? globalThis.Boolean(object.alwaysCollectHistograms)
+        : isSet(object.always_collect_histograms)
+        ? globalThis.Boolean(object.always_collect_histograms)
+        : false,
     };
   },
 
@@ -464,6 +493,9 @@ export const CalibrationOptions: MessageFns<CalibrationOptions> = {
     if (message.histogramRange !== 0) {
       obj.histogramRange = histogramRangeToJSON(message.histogramRange);
     }
+    if (message.alwaysCollectHistograms !== false) {
+      obj.alwaysCollectHistograms = message.alwaysCollectHistograms;
+    }
     return obj;
   },
 
@@ -478,6 +510,7 @@ export const CalibrationOptions: MessageFns<CalibrationOptions> = {
     message.symmetric = object.symmetric ?? false;
     message.skipZeros = object.skipZeros ?? false;
     message.histogramRange = object.histogramRange ?? 0;
+    message.alwaysCollectHistograms = object.alwaysCollectHistograms ?? false;
     return message;
   },
 };
