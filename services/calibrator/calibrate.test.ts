@@ -9,7 +9,9 @@ import { openNpz } from '../core/npy.js';
 import { InvalidArgument } from '../core/errors.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationTable } from '../core/quant-types.js';
 import { loadModel } from '../core/onnx/index.js';
-import { twoInputModel } from '../../test/helpers/calib-models.js';
+import { dvi, twoInputModel } from '../../test/helpers/calib-models.js';
+import { buildModel, makeNode } from '../../test/helpers/tiny-models.js';
+import { DataType, onnx } from '../core/onnx/index.js';
 import { dataPath, modelPath, GOLDENS_DIR } from '../../test/helpers/shared.js';
 
 const kernels = calibratorKernels().kernels;
@@ -57,19 +59,22 @@ test('bad requests are InvalidArgument: unknown tensor, initializer, non-float t
   await rejects(calibrate(mn, { method: 'minmax', tensors: ['Parameter5'], data: { kind: 'file', path: dataPath('mnist8', 'calib') } }), /initializers/);
 });
 
-test('progress is reported once per batch (twice per batch in the two-pass global mode)', async () => {
+test('progress is reported once per run: per batch, or per group of batches in the min/max pass (4 by default)', async () => {
   const model = twoInputModel();
   const data = twoInputData(5, (i) => i + 1);
   const seen: string[] = [];
-  await calibrate(model, { method: 'minmax', tensors: ['ma'], data, onProgress: (p) => seen.push(`${p.phase}:${p.step}/${p.steps}:${p.samples}`) });
+  await calibrate(model, { method: 'minmax', tensors: ['ma'], data, reductionStepsPerRun: 1, onProgress: (p) => seen.push(`${p.phase}:${p.step}/${p.steps}:${p.samples}`) });
   assert.deepEqual(seen, ['minmax:1/5:1', 'minmax:2/5:2', 'minmax:3/5:3', 'minmax:4/5:4', 'minmax:5/5:5']);
+  const seen1: string[] = [];
+  await calibrate(model, { method: 'minmax', tensors: ['ma'], data, onProgress: (p) => seen1.push(`${p.phase}:${p.step}/${p.steps}:${p.samples}`) });
+  assert.deepEqual(seen1, ['minmax:4/5:4', 'minmax:5/5:5']);
   const seen2: string[] = [];
   await calibrate(model, { method: 'entropy', tensors: ['ma'], data, histogram: { numBins: 512 }, onProgress: (p) => seen2.push(p.phase) });
-  assert.deepEqual(seen2, [...Array(5).fill('minmax'), ...Array(5).fill('collect')]);
+  assert.deepEqual(seen2, [...Array(2).fill('minmax'), ...Array(5).fill('collect')]);
   // default entropy (128/128 bins): one candidate window, so the min/max pass is all it needs
   const seen3: string[] = [];
   await calibrate(model, { method: 'entropy', tensors: ['ma'], data, onProgress: (p) => seen3.push(p.phase) });
-  assert.deepEqual(seen3, Array(5).fill('minmax'));
+  assert.deepEqual(seen3, Array(2).fill('minmax'));
 });
 
 test('entropy with a single candidate window (the defaults): same table as with the histogram collected, in one pass, sharded too', async () => {
@@ -218,7 +223,7 @@ test('stepsPerRun groups steps into one run; min/max and global-range thresholds
   for (const method of ['minmax', 'entropy', 'percentile'] as const) {
     const one = await calibrate(model, { method, tensors: ['lb', 'ma'], data });
     const runs: number[] = [];
-    const grouped = await calibrate(model, { method, tensors: ['lb', 'ma'], data, stepsPerRun: 5, onProgress: (p) => runs.push(p.step) });
+    const grouped = await calibrate(model, { method, tensors: ['lb', 'ma'], data, stepsPerRun: 5, reductionStepsPerRun: 5, onProgress: (p) => runs.push(p.step) });
     // onnxruntime's vectorised kernels may differ by an ulp with bigger batches
     for (const t of ['lb', 'ma']) {
       const a = one.ranges[t];
@@ -234,4 +239,56 @@ test('stepsPerRun groups steps into one run; min/max and global-range thresholds
   const t = await calibrate(mn, { method: 'minmax', tensors: ['Input3'], data: { kind: 'file', path: dataPath('mnist8', 'calib') }, stepsPerRun: 8 });
   assert.equal(t.samples, 64);
   assert.ok(t.notes?.some((n) => /stepsPerRun ignored/.test(n)));
+});
+
+test('the min/max pass groups 4 steps per run by default, and goes on step by step where the model fixes its batch inside', async () => {
+  // x [?, 4] → Reshape to [1, 4] (fails for a batch of 4) → r = Relu
+  const shape = onnx.TensorProto.create({ name: 'shape', dims: [2], dataType: DataType.INT64, int64Data: [1, 4] });
+  const model = buildModel({
+    nodes: [makeNode('Reshape', ['x', 'shape'], ['rx'], 'reshape'), makeNode('Relu', ['rx'], ['r'], 'relu')],
+    inputs: [dvi('x', [null, 4])],
+    outputs: [dvi('r', [1, 4])],
+    initializers: [shape as never],
+  });
+  const rows = 10;
+  const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, 4], data: Float32Array.from({ length: rows * 4 }, (_, i) => Math.sin(i) * 3) } } };
+  const steps: number[] = [];
+  const t = await calibrate(model, { method: 'minmax', tensors: ['rx', 'r'], data, onProgress: (p) => steps.push(p.step) });
+  assert.ok(t.notes?.some((n) => /one step at a time: a run of 4 grouped steps failed/.test(n)), String(t.notes));
+  const xs = data.arrays.x.data;
+  assert.equal(t.ranges['rx'].min, Math.min(...xs));
+  assert.equal(t.ranges['rx'].max, Math.max(...xs));
+  assert.equal(t.samples, rows);
+  assert.equal(steps.at(-1), rows);
+  // grouping 4 steps where the model allows it: the same ranges as one step per run
+  const m2 = twoInputModel();
+  const d2 = twoInputData(10, (i) => 0.5 + i);
+  const runs: number[] = [];
+  const g4 = await calibrate(m2, { method: 'minmax', tensors: ['lb', 'ma'], data: d2, onProgress: (p) => runs.push(p.step) });
+  const g1 = await calibrate(m2, { method: 'minmax', tensors: ['lb', 'ma'], data: d2, reductionStepsPerRun: 1 });
+  assert.deepEqual(runs, [4, 8, 10]);
+  for (const k of ['lb', 'ma']) {
+    assert.ok(Math.abs(g4.ranges[k].min - g1.ranges[k].min) <= 1e-6 && Math.abs(g4.ranges[k].max - g1.ranges[k].max) <= 1e-6, k);
+  }
+});
+
+test('a float16 model is reduced in the graph (its reductions widened to float) and matches the values', async () => {
+  // x [?, 3] float → h = Cast(x, float16) → s = Sigmoid(h) (float16) → y = Cast(s, float)
+  const model = buildModel({
+    nodes: [
+      makeNode('Cast', ['x'], ['h'], 'to_half', { to: DataType.FLOAT16 }),
+      makeNode('Sigmoid', ['h'], ['s'], 'sig'),
+      makeNode('Cast', ['s'], ['y'], 'to_float', { to: DataType.FLOAT }),
+    ],
+    inputs: [dvi('x', [null, 3])],
+    outputs: [dvi('y', [null, 3])],
+  });
+  const rows = 6;
+  const xs = Float32Array.from({ length: rows * 3 }, (_, i) => (i - 9) / 2);
+  const t = await calibrate(model, { method: 'minmax', tensors: ['h', 's'], data: { kind: 'arrays', arrays: { x: { dtype: 'float32', shape: [rows, 3], data: xs } } } });
+  assert.equal(t.ranges['h'].min, -4.5);
+  assert.equal(t.ranges['h'].max, 4);
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  assert.ok(Math.abs(t.ranges['s'].min - sig(-4.5)) < 1e-3 && Math.abs(t.ranges['s'].max - sig(4)) < 1e-3, JSON.stringify(t.ranges['s']));
+  assert.equal(t.ranges['s'].nanCount, 0);
 });

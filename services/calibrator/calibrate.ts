@@ -10,7 +10,7 @@ import { Cancelled, InvalidArgument } from '../core/errors.js';
 import type { CalibrationMethod, CalibrationTable } from '../core/quant-types.js';
 import { CALIBRATION_METHODS } from '../core/quant-types.js';
 import { planCalibration, type CalibrationDataSpec, type CalibrationPlan, type Feed } from './calibration-data.js';
-import { CaptureSession, ReducingSession, checkCapturable, type CaptureSessionOptions, type Captured } from './capture-session.js';
+import { CaptureSession, ReducingSession, checkCapturable, type CaptureSessionOptions, type Captured, type Reduced } from './capture-session.js';
 import { calibratorKernels, type CalibratorKernels } from './kernels.js';
 import { observeBatch } from './collectors/minmax.js';
 import { ortAbsCollect, ortAbsCollectFixed, ortAbsEmptyHistogram, ortCollect, ortEmptyHistogram, WIDE_THRESHOLD } from './collectors/ort-histogram.js';
@@ -72,10 +72,18 @@ export interface CalibrateOptions {
    * global-range histograms do not depend on the grouping; streaming histograms then see bigger
    * batches) and per-node overhead is amortised, but onnxruntime holds every captured activation of
    * the whole group at once: measured on ppocr_rec (722 tensors), 16 steps per run took peak RSS from
-   * 0.9 GB to 10.6 GB and was slower (min/max pass: 0.6 GB to 6.6 GB, also slower). Keep 1 unless a
-   * model has few captured tensors and a large per-run overhead.
+   * 0.9 GB to 10.6 GB and was slower. Keep 1 unless a model has few captured tensors and a large
+   * per-run overhead. The min/max pass has its own setting, `reductionStepsPerRun`.
    */
   stepsPerRun?: number;
+  /**
+   * Steps per run in the min/max pass (default 4), which reduces every tensor inside the graph right
+   * after it is produced, so a group costs no more memory than one step's largest activations. Grouping
+   * amortises onnxruntime's per-node cost over the reductions (bench/calibrator.bench.ts part 3). Only
+   * when every input has a dynamic batch dimension; if a grouped run fails (a model that fixes its batch
+   * inside the graph), the pass goes on one step per run and says so in the notes.
+   */
+  reductionStepsPerRun?: number;
   session?: CaptureSessionOptions;
   onProgress?: (p: CalibrationProgress) => void;
   signal?: AbortSignal;
@@ -159,21 +167,25 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       notes: [...plan.notes],
       phase: 'complete',
     };
+    const groupOf = (name: string, requested: number): number => {
+      if (!(Number.isInteger(requested) && requested >= 1)) throw new InvalidArgument(`${name} must be a positive integer, got ${requested}`);
+      return requested > 1 && plan.canGroupSteps() ? requested : 1;
+    };
     const spr = opts.stepsPerRun ?? 1;
-    if (!(Number.isInteger(spr) && spr >= 1)) throw new InvalidArgument(`stepsPerRun must be a positive integer, got ${spr}`);
-    const group = spr > 1 && plan.canGroupSteps() ? spr : 1;
+    const group = groupOf('stepsPerRun', spr);
     if (spr > 1 && group === 1) stats.notes.push('stepsPerRun ignored: an input has a fixed batch dimension');
+    let reductionGroup = groupOf('reductionStepsPerRun', opts.reductionStepsPerRun ?? 4);
     const isTorch = opts.method.startsWith('torch_');
     const global = (usesOrtHistogram(opts.method) || isTorch) && (opts.histogramRange ?? (isTorch ? 'streaming' : 'global')) === 'global';
     const t0 = Date.now();
 
     /** the steps [start, end) in groups of `group`: feeds and rows of the first input (checks for cancellation). */
-    function* stepGroups(): Generator<{ j: number; feeds: Feed[]; rows: number }> {
-      for (let i = start; i < end; i += group) {
+    function* stepGroups(size = group, from = start, to = end): Generator<{ i: number; j: number; feeds: Feed[]; rows: number }> {
+      for (let i = from; i < to; i += size) {
         if (opts.signal?.aborted) throw new Cancelled('calibration cancelled');
-        const j = Math.min(end, i + group);
+        const j = Math.min(to, i + size);
         const feeds = plan.feedSteps(i, j);
-        yield { j, feeds, rows: firstInputRows(plan, feeds.map((f) => f.dims)) };
+        yield { i, j, feeds, rows: firstInputRows(plan, feeds.map((f) => f.dims)) };
       }
     }
 
@@ -204,9 +216,25 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
     const minmaxPass = async (): Promise<number> => {
       reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, absMin: opts.method === 'percentile' });
       let samples = 0;
-      for (const { j, feeds, rows } of stepGroups()) {
-        samples += rows;
-        const red = await reducing.run(feeds);
+      /** the reductions of steps [i, j) in one run; a grouped run that onnxruntime rejects is redone step by step. */
+      const reduceSteps = async (i: number, j: number): Promise<{ feeds: Feed[]; rows: number; red: Map<string, Reduced> }[]> => {
+        const runs = [...stepGroups(j - i, i, j)];
+        if (j - i > 1) {
+          try {
+            return [{ ...runs[0]!, red: await reducing!.run(runs[0]!.feeds) }];
+          } catch (e) {
+            if (!(e instanceof InvalidArgument)) throw e;
+            stats.notes.push(`min/max pass runs one step at a time: a run of ${j - i} grouped steps failed (${e.message.slice(0, 200)})`);
+            reductionGroup = 1;
+            runs.splice(0, 1, ...stepGroups(1, i, j));
+          }
+        }
+        const res = [];
+        for (const r of runs) res.push({ ...r, red: await reducing!.run(r.feeds) });
+        return res;
+      };
+      /** folds one run's reductions into the statistics; tensors holding NaN/Inf are fetched and counted exactly. */
+      const observe = async (feeds: Feed[], red: Map<string, Reduced>): Promise<void> => {
         const bad: string[] = [];
         for (const t of opts.tensors) {
           const r = red.get(t)!;
@@ -236,7 +264,16 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
             if (opts.method === 'percentile' && finite.length > 0) s.absMin = Math.min(s.absMin ?? Infinity, minAbs(finite));
           }
         }
+      };
+      for (let i = start; i < end; ) {
+        if (opts.signal?.aborted) throw new Cancelled('calibration cancelled');
+        const j = Math.min(end, i + reductionGroup);
+        for (const { feeds, rows, red } of await reduceSteps(i, j)) {
+          samples += rows;
+          await observe(feeds, red);
+        }
         opts.onProgress?.({ phase: 'minmax', step: j - start, steps: end - start, samples, elapsedMs: Date.now() - t0 });
+        i = j;
       }
       await reducing.release();
       reducing = null;

@@ -2,6 +2,7 @@
  * An onnxruntime-node session whose graph outputs include the tensors to capture (as the reference
  * and onnxruntime's calibrators do: the tensors become extra graph outputs).
  */
+import os from 'node:os';
 import ort from 'onnxruntime-node';
 import type { ModelProto, ValueInfoProto } from '../core/onnx/index.js';
 import { encodeModel, halfToFloat, onnx } from '../core/onnx/index.js';
@@ -50,7 +51,9 @@ async function openSession(model: ModelProto, opts: CaptureSessionOptions, reaso
     executionProviders: ['cpu'],
     logSeverityLevel: 3,
   };
-  if (opts.intraOpNumThreads) so.intraOpNumThreads = opts.intraOpNumThreads;
+  // onnxruntime's own default (its count of physical cores) gave run times that doubled from one session
+  // to the next on a 2-vCPU machine; the cores this process may use are measured steadier.
+  so.intraOpNumThreads = opts.intraOpNumThreads ?? os.availableParallelism();
   try {
     return await ort.InferenceSession.create(encodeModel(model), so);
   } catch (e) {
@@ -121,6 +124,16 @@ export class CaptureSession {
   }
 }
 
+/** Whether float16 appears among the graph's inputs, initializers, value types or Cast targets. */
+function mentionsFloat16(model: ModelProto): boolean {
+  const F16 = onnx.TensorProto.DataType.FLOAT16;
+  const g = model.graph!;
+  const typed = [...g.input, ...g.output, ...g.valueInfo];
+  if (typed.some((v) => v.type?.tensorType?.elemType === F16)) return true;
+  if (g.initializer.some((t) => t.dataType === F16)) return true;
+  return g.node.some((n) => (n.opType === 'Cast' || n.opType === 'Constant' || n.opType === 'ConstantOfShape') && n.attribute.some((a) => Number(a.i) === F16 || a.t?.dataType === F16));
+}
+
 /** Per-tensor reductions computed inside the graph for one batch. */
 export interface Reduced {
   min: number;
@@ -134,22 +147,31 @@ export interface Reduced {
 }
 
 /**
- * A session that reduces each requested tensor inside the graph, so that a min/max pass copies a few
- * small vectors out of onnxruntime instead of whole activations (onnxruntime's own MinMax calibrator
- * also adds ReduceMin/ReduceMax nodes). Per tensor: a flattening Reshape (onnxruntime aliases it, no
- * copy), ReduceMin, ReduceMax, ReduceSum (a NaN/Inf check: onnxruntime's ReduceMin/Max skip NaN, the
- * sum does not; a sum that overflows only costs an exact re-fetch), Shape of the flat tensor (its
- * element count, read from metadata) and, on request, ReduceMin(Abs). Every result is [1], so one
- * Concat per kind gathers them all: measured on ppocr_rec (722 tensors), 5 nodes per tensor instead of
- * 9 cut session creation from 1.5 s to 0.4 s; the runs themselves are bound by the reductions (~10 µs
- * per Reduce node in onnxruntime), measured in bench/calibrator.bench.ts.
+ * A session that reduces each requested tensor inside the graph, so that a min/max pass copies one small
+ * vector out of onnxruntime instead of whole activations (onnxruntime's own MinMax calibrator also adds
+ * ReduceMin/ReduceMax nodes). Per tensor: a flattening Reshape (onnxruntime aliases it, no copy),
+ * ReduceMin, ReduceMax, ReduceSum (a NaN/Inf check: onnxruntime's ReduceMin/Max skip NaN, the sum does
+ * not; a sum that overflows only costs an exact re-fetch), its element count (Shape of the flat tensor,
+ * cast to float) and, on request, ReduceMin(Abs).
+ *
+ * Every result goes into ONE float Concat, tensor after tensor. That matters: onnxruntime orders nodes by
+ * a depth-first walk back from the graph's outputs, so the reductions of a tensor are scheduled right
+ * after the tensor is produced, while it is still in cache, and its buffer is released at once. With one
+ * Concat per kind (min, max, ...) only the first kind ran early; the rest ran at the end and kept every
+ * captured activation alive (measured in bench/calibrator.bench.ts).
  */
 export class ReducingSession {
+  /** values per tensor in the output vector: min, max, sum, size(, absmin). */
+  private readonly stride: number;
+  private static readonly OUT = '__modelopt_calib_reduced';
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly tensors: readonly string[],
     private readonly absMin: boolean,
-  ) {}
+  ) {
+    this.stride = absMin ? 5 : 4;
+  }
 
   static async create(model: ModelProto, tensors: readonly string[], opts: CaptureSessionOptions & { absMin?: boolean } = {}): Promise<ReducingSession> {
     checkCapturable(model, tensors);
@@ -165,28 +187,35 @@ export class ReducingSession {
         attribute: attrs.map((a) => onnx.AttributeProto.create({ name: a.name, i: a.i, type: onnx.AttributeProto.AttributeType.INT })) as never,
       }) as unknown as (typeof nodes)[number];
     const flatShape = `${P}_flat_shape`;
-    const kinds = ['min', 'max', 'sum', ...(opts.absMin ? ['absmin'] : [])];
-    const parts: Record<string, string[]> = { min: [], max: [], sum: [], absmin: [], size: [] };
     const keep = [{ name: 'keepdims', i: 1 }];
-    tensors.forEach((t, k) => {
+    const toFloat = [{ name: 'to', i: onnx.TensorProto.DataType.FLOAT }];
+    const half = mentionsFloat16(model);
+    // Reduction nodes are added for the latest-produced tensor first, so that onnxruntime's walk (which
+    // visits a node's inputs highest node index first) reaches each tensor's reductions right after it.
+    const position = new Map<string, number>();
+    g.node.forEach((n, i) => n.output.forEach((o) => position.set(o, i)));
+    const byPositionDesc = tensors.map((t, k) => [t, k] as const).sort((a, b) => (position.get(b[0]) ?? -1) - (position.get(a[0]) ?? -1));
+    const parts: string[][] = [];
+    for (const [t, k] of byPositionDesc) {
       const p = `${P}_${k}`;
       nodes.push(mk('Reshape', [t, flatShape], `${p}_flat`));
       nodes.push(mk('ReduceMin', [`${p}_flat`], `${p}_min`, keep));
       nodes.push(mk('ReduceMax', [`${p}_flat`], `${p}_max`, keep));
       nodes.push(mk('ReduceSum', [`${p}_flat`], `${p}_sum`, keep));
+      nodes.push(mk('Shape', [`${p}_flat`], `${p}_shape`));
+      nodes.push(mk('Cast', [`${p}_shape`], `${p}_size`, toFloat));
+      const reduced = [`${p}_min`, `${p}_max`, `${p}_sum`];
       if (opts.absMin) {
         nodes.push(mk('Abs', [`${p}_flat`], `${p}_abs`));
         nodes.push(mk('ReduceMin', [`${p}_abs`], `${p}_absmin`, keep));
+        reduced.push(`${p}_absmin`);
       }
-      nodes.push(mk('Shape', [`${p}_flat`], `${p}_size`));
-      for (const kind of [...kinds, 'size']) parts[kind].push(`${p}_${kind}`);
-    });
-    const outputs: ValueInfoProto[] = [...g.output];
-    for (const kind of [...kinds, 'size']) {
-      const out = `${P}_${kind}`;
-      nodes.push(mk('Concat', parts[kind], out, [{ name: 'axis', i: 0 }]));
-      outputs.push(onnx.ValueInfoProto.create({ name: out }) as unknown as ValueInfoProto);
+      // a float16 model's reductions are float16: widen them so that one float Concat takes them all
+      const widened = half ? reduced.map((r) => (nodes.push(mk('Cast', [r], `${r}_f32`, toFloat)), `${r}_f32`)) : reduced;
+      parts[k] = [widened[0]!, widened[1]!, widened[2]!, `${p}_size`, ...widened.slice(3)];
     }
+    nodes.push(mk('Concat', parts.flat(), ReducingSession.OUT, [{ name: 'axis', i: 0 }]));
+    const outputs: ValueInfoProto[] = [...g.output, onnx.ValueInfoProto.create({ name: ReducingSession.OUT }) as unknown as ValueInfoProto];
     const minusOne = onnx.TensorProto.create({ name: flatShape, dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [-1] }) as unknown as (typeof g.initializer)[number];
     const augmented: ModelProto = { ...model, graph: { ...g, node: nodes, output: outputs, initializer: [...g.initializer, minusOne] } } as ModelProto;
     const session = await openSession(augmented, opts, (m) =>
@@ -199,30 +228,23 @@ export class ReducingSession {
 
   async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
     const inputs = ortFeeds(feeds);
-    const P = '__modelopt_calib';
-    const fetch = [`${P}_min`, `${P}_max`, `${P}_sum`, `${P}_size`, ...(this.absMin ? [`${P}_absmin`] : [])];
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
-      out = await this.session.run(inputs, fetch);
+      out = await this.session.run(inputs, [ReducingSession.OUT]);
     } catch (e) {
       throw new InvalidArgument(`onnxruntime failed on the calibration data: ${(e as Error).message}`, { cause: e });
     }
-    const floats = (name: string): ArrayLike<number> => {
-      const t = out[name] as ort.Tensor;
-      if (t.type === 'float32') return t.data as Float32Array;
-      if (t.type === 'float16') return Array.from(t.data as Uint16Array, halfToFloat);
-      throw new InvalidArgument(`calibrated tensors must be float32/float16 activations (got ${t.type})`);
-    };
-    const mn = floats(`${P}_min`);
-    const mx = floats(`${P}_max`);
-    const sum = floats(`${P}_sum`);
-    const am = this.absMin ? floats(`${P}_absmin`) : null;
-    const size = (out[`${P}_size`] as ort.Tensor).data as BigInt64Array;
+    const t = out[ReducingSession.OUT] as ort.Tensor;
+    if (t.type !== 'float32') throw new InvalidArgument(`calibrated tensors must be float32/float16 activations (got ${t.type})`);
+    const v = t.data as Float32Array;
     const res = new Map<string, Reduced>();
-    this.tensors.forEach((t, k) => {
-      const r: Reduced = { min: mn[k], max: mx[k], size: Number(size[k]), finite: Number.isFinite(sum[k]) && Number.isFinite(mn[k]) && Number.isFinite(mx[k]) };
-      if (am) r.absMin = am[k];
-      res.set(t, r);
+    const S = this.stride;
+    this.tensors.forEach((name, k) => {
+      const mn = v[k * S]!;
+      const mx = v[k * S + 1]!;
+      const r: Reduced = { min: mn, max: mx, size: v[k * S + 3]!, finite: Number.isFinite(v[k * S + 2]!) && Number.isFinite(mn) && Number.isFinite(mx) };
+      if (this.absMin) r.absMin = v[k * S + 4]!;
+      res.set(name, r);
     });
     return res;
   }
