@@ -19,6 +19,7 @@ interface Args {
   level?: 'disabled' | 'basic' | 'extended' | 'all';
   histogramRange?: 'global' | 'streaming';
   stepsPerRun?: number;
+  reductionStepsPerRun?: number;
   /** histogram bins (entropy: 2048 gives the search 961 candidate windows). */
   numBins?: number;
   alwaysCollectHistograms?: boolean;
@@ -41,7 +42,7 @@ if (a.method === 'bare' || a.method === 'capture') {
   await s.release();
   plan.close();
 } else {
-  const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: { graphOptimizationLevel: a.level ?? 'basic' }, histogramRange: a.histogramRange, stepsPerRun: a.stepsPerRun, histogram: a.numBins ? { numBins: a.numBins } : undefined, alwaysCollectHistograms: a.alwaysCollectHistograms });
+  const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: { graphOptimizationLevel: a.level ?? 'basic' }, histogramRange: a.histogramRange, stepsPerRun: a.stepsPerRun, reductionStepsPerRun: a.reductionStepsPerRun, histogram: a.numBins ? { numBins: a.numBins } : undefined, alwaysCollectHistograms: a.alwaysCollectHistograms });
   samples = t.samples;
 }
 const wall = (performance.now() - t0) / 1000;

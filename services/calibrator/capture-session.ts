@@ -149,10 +149,11 @@ export interface Reduced {
 /**
  * A session that reduces each requested tensor inside the graph, so that a min/max pass copies one small
  * vector out of onnxruntime instead of whole activations (onnxruntime's own MinMax calibrator also adds
- * ReduceMin/ReduceMax nodes). Per tensor: a flattening Reshape (onnxruntime aliases it, no copy),
- * ReduceMin, ReduceMax, ReduceSum (a NaN/Inf check: onnxruntime's ReduceMin/Max skip NaN, the sum does
- * not; a sum that overflows only costs an exact re-fetch), its element count (Shape of the flat tensor,
- * cast to float) and, on request, ReduceMin(Abs).
+ * ReduceMin/ReduceMax nodes). Per tensor: Unsqueeze(-1) + Flatten(1) view it as [d0, rest] rows (both
+ * alias, no copy; a scalar becomes [1, 1]), so that onnxruntime spreads the reductions over its threads
+ * (a reduction to one value runs on one); ReduceMin, ReduceMax and ReduceSum per row (the sum is the
+ * NaN/Inf check: onnxruntime's ReduceMin/Max skip NaN, the sum does not; a sum that overflows only costs
+ * an exact re-fetch), the [d0, rest] dims, and on request ReduceMin(Abs). The rows are folded here.
  *
  * Every result goes into ONE float Concat, tensor after tensor. That matters: onnxruntime orders nodes by
  * a depth-first walk back from the graph's outputs, so the reductions of a tensor are scheduled right
@@ -161,34 +162,44 @@ export interface Reduced {
  * captured activation alive (measured in bench/calibrator.bench.ts).
  */
 export class ReducingSession {
-  /** values per tensor in the output vector: min, max, sum, size(, absmin). */
-  private readonly stride: number;
   private static readonly OUT = '__modelopt_calib_reduced';
 
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly tensors: readonly string[],
     private readonly absMin: boolean,
-  ) {
-    this.stride = absMin ? 5 : 4;
-  }
+  ) {}
 
   static async create(model: ModelProto, tensors: readonly string[], opts: CaptureSessionOptions & { absMin?: boolean } = {}): Promise<ReducingSession> {
     checkCapturable(model, tensors);
     const g = model.graph!;
+    const opset = model.opsetImport.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx')?.version;
+    const v = Number(opset ?? 13);
     const nodes = [...g.node];
     const P = '__modelopt_calib';
-    const mk = (opType: string, input: string[], output: string, attrs: { name: string; i: number }[] = []) =>
+    const INT = onnx.AttributeProto.AttributeType.INT;
+    const INTS = onnx.AttributeProto.AttributeType.INTS;
+    const mk = (opType: string, input: string[], output: string, attrs: Record<string, number | number[]> = {}) =>
       onnx.NodeProto.create({
         opType,
         input,
         output: [output],
         name: `${output}__node`,
-        attribute: attrs.map((a) => onnx.AttributeProto.create({ name: a.name, i: a.i, type: onnx.AttributeProto.AttributeType.INT })) as never,
+        attribute: Object.entries(attrs).map(([name, x]) =>
+          Array.isArray(x) ? onnx.AttributeProto.create({ name, ints: x, type: INTS }) : onnx.AttributeProto.create({ name, i: x, type: INT }),
+        ) as never,
       }) as unknown as (typeof nodes)[number];
-    const flatShape = `${P}_flat_shape`;
-    const keep = [{ name: 'keepdims', i: 1 }];
-    const toFloat = [{ name: 'to', i: onnx.TensorProto.DataType.FLOAT }];
+    const axisLast = `${P}_axis_last`;
+    const axisOne = `${P}_axis_one`;
+    // axis inputs as Constant nodes (an initializer must also be a graph input before IR version 4)
+    for (const [name, value] of [[axisLast, -1], [axisOne, 1]] as const) {
+      const t = onnx.TensorProto.create({ name, dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [value] });
+      nodes.push(onnx.NodeProto.create({ opType: 'Constant', output: [name], name: `${name}__node`, attribute: [onnx.AttributeProto.create({ name: 'value', t, type: onnx.AttributeProto.AttributeType.TENSOR })] }) as never);
+    }
+    // axes: an attribute up to opset 12 (Unsqueeze, ReduceSum) / 17 (ReduceMin/Max), an input after
+    const reduce = (op: string, x: string, out: string) =>
+      mk(op, (op === 'ReduceSum' ? v >= 13 : v >= 18) ? [x, axisOne] : [x], out, (op === 'ReduceSum' ? v >= 13 : v >= 18) ? { keepdims: 0 } : { keepdims: 0, axes: [1] });
+    const toFloat = { to: onnx.TensorProto.DataType.FLOAT };
     const half = mentionsFloat16(model);
     // Reduction nodes are added for the latest-produced tensor first, so that onnxruntime's walk (which
     // visits a node's inputs highest node index first) reaches each tensor's reductions right after it.
@@ -198,26 +209,27 @@ export class ReducingSession {
     const parts: string[][] = [];
     for (const [t, k] of byPositionDesc) {
       const p = `${P}_${k}`;
-      nodes.push(mk('Reshape', [t, flatShape], `${p}_flat`));
-      nodes.push(mk('ReduceMin', [`${p}_flat`], `${p}_min`, keep));
-      nodes.push(mk('ReduceMax', [`${p}_flat`], `${p}_max`, keep));
-      nodes.push(mk('ReduceSum', [`${p}_flat`], `${p}_sum`, keep));
-      nodes.push(mk('Shape', [`${p}_flat`], `${p}_shape`));
-      nodes.push(mk('Cast', [`${p}_shape`], `${p}_size`, toFloat));
+      // [d0, rest]: rows that onnxruntime reduces in parallel (a scalar becomes [1, 1])
+      nodes.push(v >= 13 ? mk('Unsqueeze', [t, axisLast], `${p}_u`) : mk('Unsqueeze', [t], `${p}_u`, { axes: [-1] }));
+      nodes.push(mk('Flatten', [`${p}_u`], `${p}_rows`, { axis: 1 }));
+      nodes.push(mk('Shape', [`${p}_rows`], `${p}_shape`));
+      nodes.push(mk('Cast', [`${p}_shape`], `${p}_dims`, toFloat));
+      nodes.push(reduce('ReduceMin', `${p}_rows`, `${p}_min`));
+      nodes.push(reduce('ReduceMax', `${p}_rows`, `${p}_max`));
+      nodes.push(reduce('ReduceSum', `${p}_rows`, `${p}_sum`));
       const reduced = [`${p}_min`, `${p}_max`, `${p}_sum`];
       if (opts.absMin) {
-        nodes.push(mk('Abs', [`${p}_flat`], `${p}_abs`));
-        nodes.push(mk('ReduceMin', [`${p}_abs`], `${p}_absmin`, keep));
+        nodes.push(mk('Abs', [`${p}_rows`], `${p}_abs`));
+        nodes.push(reduce('ReduceMin', `${p}_abs`, `${p}_absmin`));
         reduced.push(`${p}_absmin`);
       }
       // a float16 model's reductions are float16: widen them so that one float Concat takes them all
       const widened = half ? reduced.map((r) => (nodes.push(mk('Cast', [r], `${r}_f32`, toFloat)), `${r}_f32`)) : reduced;
-      parts[k] = [widened[0]!, widened[1]!, widened[2]!, `${p}_size`, ...widened.slice(3)];
+      parts[k] = [`${p}_dims`, ...widened];
     }
-    nodes.push(mk('Concat', parts.flat(), ReducingSession.OUT, [{ name: 'axis', i: 0 }]));
+    nodes.push(mk('Concat', parts.flat(), ReducingSession.OUT, { axis: 0 }));
     const outputs: ValueInfoProto[] = [...g.output, onnx.ValueInfoProto.create({ name: ReducingSession.OUT }) as unknown as ValueInfoProto];
-    const minusOne = onnx.TensorProto.create({ name: flatShape, dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [-1] }) as unknown as (typeof g.initializer)[number];
-    const augmented: ModelProto = { ...model, graph: { ...g, node: nodes, output: outputs, initializer: [...g.initializer, minusOne] } } as ModelProto;
+    const augmented: ModelProto = { ...model, graph: { ...g, node: nodes, output: outputs } } as ModelProto;
     const session = await openSession(augmented, opts, (m) =>
       /type|Type/.test(m) && /int|bool/.test(m)
         ? `only float32/float16 activations can be calibrated (${m})`
@@ -236,16 +248,32 @@ export class ReducingSession {
     }
     const t = out[ReducingSession.OUT] as ort.Tensor;
     if (t.type !== 'float32') throw new InvalidArgument(`calibrated tensors must be float32/float16 activations (got ${t.type})`);
+    // per tensor: d0, rest, then d0 row minima, maxima, sums (and minima of |x|)
     const v = t.data as Float32Array;
     const res = new Map<string, Reduced>();
-    const S = this.stride;
-    this.tensors.forEach((name, k) => {
-      const mn = v[k * S]!;
-      const mx = v[k * S + 1]!;
-      const r: Reduced = { min: mn, max: mx, size: v[k * S + 3]!, finite: Number.isFinite(v[k * S + 2]!) && Number.isFinite(mn) && Number.isFinite(mx) };
-      if (this.absMin) r.absMin = v[k * S + 4]!;
-      res.set(name, r);
-    });
+    let q = 0;
+    for (const name of this.tensors) {
+      const rows = v[q]!;
+      const rest = v[q + 1]!;
+      q += 2;
+      let mn = Infinity;
+      let mx = -Infinity;
+      let sum = 0;
+      let am = Infinity;
+      for (let r = 0; r < rows; r++) {
+        const a = v[q + r]!;
+        const b = v[q + rows + r]!;
+        if (a < mn || a !== a) mn = a;
+        if (b > mx || b !== b) mx = b;
+        sum += v[q + 2 * rows + r]!;
+        if (this.absMin) am = Math.min(am, v[q + 3 * rows + r]!);
+      }
+      q += (this.absMin ? 4 : 3) * rows;
+      const red: Reduced = { min: mn, max: mx, size: rows * rest, finite: Number.isFinite(sum) && Number.isFinite(mn) && Number.isFinite(mx) };
+      if (this.absMin) red.absMin = am;
+      res.set(name, red);
+    }
+    if (q !== v.length) throw new Error(`reduction vector has ${v.length} values, parsed ${q}`);
     return res;
   }
 
