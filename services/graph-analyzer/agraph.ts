@@ -19,12 +19,27 @@ export type NodeIds = ArrayLike<number> & Iterable<number> & { some(f: (v: numbe
 
 const NONE = new Int32Array(0);
 
+/** Membership of tensor names by the index's flags; names no node mentions are looked up in a small set. */
+export class NameFlags {
+  constructor(
+    private readonly table: NameTable,
+    private readonly flags: Uint8Array,
+    private readonly unindexed: ReadonlySet<string>,
+  ) {}
+
+  has(t: string): boolean {
+    const id = this.table.get(t);
+    return id >= 0 ? this.flags[id] === 1 : this.unindexed.has(t);
+  }
+}
+
 export class AGraph {
   readonly nodes: NodeProto[];
   readonly names: string[];
   readonly ops: string[];
-  readonly initializers: Set<string>;
-  readonly graphInputs: Set<string>;
+  /** initializer names and graph inputs that are not initializers (no set of every weight name: flags by id) */
+  readonly initializers: NameFlags;
+  readonly graphInputs: NameFlags;
   readonly graphOutputs: Set<string>;
   private orderCache?: Int32Array;
   /** tensor name -> tensor id */
@@ -53,10 +68,6 @@ export class AGraph {
     const n = nodes.length;
     this.names = new Array(n);
     this.ops = new Array(n);
-    this.initializers = new Set();
-    for (const t of graph.initializer) this.initializers.add(t.name);
-    this.graphInputs = new Set();
-    for (const i of graph.input) if (!this.initializers.has(i.name)) this.graphInputs.add(i.name);
     this.graphOutputs = new Set();
     for (const o of graph.output) this.graphOutputs.add(o.name);
     // pass 1: intern every input and output name; ids aligned with input/output positions (-1: empty name)
@@ -108,10 +119,22 @@ export class AGraph {
     const nt = tnames.length;
     this.isInit = new Uint8Array(nt);
     this.isGraphInput = new Uint8Array(nt);
-    for (let t = 0; t < nt; t++) {
-      if (this.initializers.has(tnames[t]!)) this.isInit[t] = 1;
-      else if (this.graphInputs.has(tnames[t]!)) this.isGraphInput[t] = 1;
+    // flags from the initializer and input lists; the few such names that no node mentions go to small sets
+    const unindexedInits = new Set<string>();
+    const unindexedInputs = new Set<string>();
+    for (const t of graph.initializer) {
+      const id = tid.get(t.name);
+      if (id >= 0) this.isInit[id] = 1;
+      else unindexedInits.add(t.name);
     }
+    for (const i of graph.input) {
+      const id = tid.get(i.name);
+      if (id >= 0) {
+        if (!this.isInit[id]) this.isGraphInput[id] = 1;
+      } else if (!unindexedInits.has(i.name)) unindexedInputs.add(i.name);
+    }
+    this.initializers = new NameFlags(tid, this.isInit, unindexedInits);
+    this.graphInputs = new NameFlags(tid, this.isGraphInput, unindexedInputs);
     // pass 2: producers and consumer counts
     this.prodFirst = new Int32Array(nt).fill(-1);
     this.prodCount = new Int32Array(nt);

@@ -13,19 +13,24 @@ export interface RenamedNode {
 /** Names the unnamed nodes in place; returns the nodes it named (empty: nothing changed). */
 export function nameNodes(graph: GraphProto): RenamedNode[] {
   const renamed: RenamedNode[] = [];
+  if (graph.node.every((n) => n.name)) return renamed;
+  // existing names only: a new name can collide with an earlier new one only when both have the same op
+  // type and the same k (k never decreases), which `lastK` tells without a set of every new name
   const names = new Set<string>();
   for (const n of graph.node) names.add(n.name);
   let k = names.size;
+  const lastK = new Map<string, number>();
   graph.node.forEach((n, index) => {
     if (n.name) return;
-    let candidate = `${n.opType}_${k}`;
-    while (names.has(candidate)) {
+    const op = n.opType;
+    let candidate = `${op}_${k}`;
+    while (lastK.get(op) === k || names.has(candidate)) {
       k++;
-      candidate = `${n.opType}_${k}`;
+      candidate = `${op}_${k}`;
     }
+    lastK.set(op, k);
     n.name = candidate;
-    names.add(candidate);
-    renamed.push({ index, opType: n.opType, name: candidate });
+    renamed.push({ index, opType: op, name: candidate });
   });
   return renamed;
 }

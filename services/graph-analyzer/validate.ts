@@ -39,6 +39,8 @@ export function checkOps(model: ModelProto): void {
 export function validateGraph(g: AGraph): void {
   const graph = g.graph;
   const nodes = graph.node;
+  // (tensors named by node inputs/outputs carry their initializer / graph-input flags in the index; the
+  // sets are for names the index does not hold: subgraph reads and graph outputs)
   const isSource = (t: string): boolean => g.initializers.has(t) || g.graphInputs.has(t);
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
@@ -50,11 +52,11 @@ export function validateGraph(g: AGraph): void {
         const prev = nodes[g.prodFirst[id]!]!;
         throw new InvalidArgument(`tensor "${o}" is produced by two nodes: "${prev.name || prev.opType}" and "${n.name || n.opType}"`);
       }
-      if (g.isInit[id] || g.isGraphInput[id] || isSource(o)) throw new InvalidArgument(`node "${n.name || n.opType}" writes "${o}", which is a graph input or initializer`);
+      if (g.isInit[id] || g.isGraphInput[id]) throw new InvalidArgument(`node "${n.name || n.opType}" writes "${o}", which is a graph input or initializer`);
     }
     for (let k = g.inStart[i]!; k < g.inStart[i + 1]!; k++) {
       const id = g.inIds[k]!;
-      if (id >= 0 && g.prodCount[id] === 0 && !g.isInit[id] && !g.isGraphInput[id] && !isSource(g.tensorNames[id]!)) {
+      if (id >= 0 && g.prodCount[id] === 0 && !g.isInit[id] && !g.isGraphInput[id]) {
         throw new InvalidArgument(`node "${n.name || n.opType}" reads "${g.tensorNames[id]}", which no node, input or initializer provides`);
       }
     }
