@@ -1,6 +1,7 @@
 #include "calib.h"
 
 #include "common.h"
+#include "fdlibm_log.h"
 #include "histogram.h"
 #include "numpy_compat.h"
 #include "quant_math.h"
@@ -33,21 +34,78 @@ bool Smooth(const double* p, size_t n, std::vector<float>& out) {
   return true;
 }
 
-// onnxruntime's entropy(p, q) in float32 with numpy pairwise sums.
-float OrtEntropy(const std::vector<float>& pk, const std::vector<float>& qk, std::vector<float>& vec) {
+// Element-wise parts of the entropy sums, written without branches (divisions done for every element,
+// then selected) so that the compiler vectorises them; AVX2 copies below run the same IEEE operations.
+inline void OrtRatiosBody(const float* pk, const float* qk, size_t n, float sp, float sq, float* p, float* q, double* ratio) {
+  for (size_t i = 0; i < n; i++) {
+    const float a = pk[i] / sp;
+    const float b = qk[i] / sq;
+    const float r = a / b;
+    p[i] = a;
+    q[i] = b;
+    ratio[i] = a > 0 && b > 0 ? static_cast<double>(r) : 1.0;
+  }
+}
+inline void OrtTermsBody(const float* p, const float* q, const double* logs, size_t n, float* v) {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (size_t i = 0; i < n; i++) {
+    const float t = p[i] * static_cast<float>(logs[i]);
+    v[i] = p[i] > 0 && q[i] > 0 ? t : (p[i] == 0 && q[i] >= 0 ? 0.0f : inf);
+  }
+}
+inline void KlRatiosBody(const double* pk, const double* qk, size_t n, double sp, double sq, double* p, double* q, double* ratio) {
+  for (size_t i = 0; i < n; i++) {
+    const double a = pk[i] / sp;
+    const double b = qk[i] / sq;
+    const double r = a / b;
+    p[i] = a;
+    q[i] = b;
+    ratio[i] = a > 0 && b > 0 ? r : 1.0;
+  }
+}
+inline void KlTermsBody(const double* p, const double* q, double* v, size_t n) {
+  const double inf = std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < n; i++) {
+    const double t = p[i] * v[i];
+    v[i] = p[i] > 0 && q[i] > 0 ? t : (p[i] == 0 && q[i] >= 0 ? 0.0 : inf);
+  }
+}
+__attribute__((target("avx2"))) void OrtRatiosAvx2(const float* pk, const float* qk, size_t n, float sp, float sq, float* p, float* q, double* ratio) {
+  OrtRatiosBody(pk, qk, n, sp, sq, p, q, ratio);
+}
+__attribute__((target("avx2"))) void OrtTermsAvx2(const float* p, const float* q, const double* logs, size_t n, float* v) { OrtTermsBody(p, q, logs, n, v); }
+__attribute__((target("avx2"))) void KlRatiosAvx2(const double* pk, const double* qk, size_t n, double sp, double sq, double* p, double* q, double* ratio) {
+  KlRatiosBody(pk, qk, n, sp, sq, p, q, ratio);
+}
+__attribute__((target("avx2"))) void KlTermsAvx2(const double* p, const double* q, double* v, size_t n) { KlTermsBody(p, q, v, n); }
+bool CpuHasAvx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+}
+const bool kAvx2 = CpuHasAvx2();
+
+// Scratch of one entropy evaluation (one per thread).
+struct EntropyScratch {
+  std::vector<float> pf, qf, vf;
+  std::vector<double> pd, qd, ratio;
+};
+
+// onnxruntime's entropy(p, q) in float32 with numpy pairwise sums (the logarithms in float64, all at
+// once: fdlibm::LogArray).
+float OrtEntropy(const std::vector<float>& pk, const std::vector<float>& qk, EntropyScratch& w) {
   const size_t n = pk.size();
   const float sp = np::PairwiseSum(pk.data(), n);
   const float sq = np::PairwiseSum(qk.data(), n);
-  vec.resize(n);
-  float* v = vec.data();
-  for (size_t i = 0; i < n; i++) {
-    const float p = pk[i] / sp;
-    const float q = qk[i] / sq;
-    if (p > 0 && q > 0) v[i] = p * static_cast<float>(std::log(static_cast<double>(p / q)));
-    else if (p == 0 && q >= 0) v[i] = 0.0f;
-    else v[i] = std::numeric_limits<float>::infinity();
-  }
-  return np::PairwiseSum(v, n);
+  w.pf.resize(n);
+  w.qf.resize(n);
+  w.vf.resize(n);
+  w.ratio.resize(n);
+  if (kAvx2) OrtRatiosAvx2(pk.data(), qk.data(), n, sp, sq, w.pf.data(), w.qf.data(), w.ratio.data());
+  else OrtRatiosBody(pk.data(), qk.data(), n, sp, sq, w.pf.data(), w.qf.data(), w.ratio.data());
+  fdlibm::LogArray(w.ratio.data(), w.ratio.data(), n);
+  if (kAvx2) OrtTermsAvx2(w.pf.data(), w.qf.data(), w.ratio.data(), n, w.vf.data());
+  else OrtTermsBody(w.pf.data(), w.qf.data(), w.ratio.data(), n, w.vf.data());
+  return np::PairwiseSum(w.vf.data(), n);
 }
 
 struct OrtEntropyBaton : Baton {
@@ -67,7 +125,8 @@ struct OrtEntropyBaton : Baton {
     std::vector<float> div(static_cast<size_t>(nCand));
     ParallelFor(static_cast<size_t>(nCand), 16, 0, [&](size_t cb, size_t ce, int) {
       std::vector<double> p, q, qb(static_cast<size_t>(nq));
-      std::vector<float> ps, qs, vec;
+      std::vector<float> ps, qs;
+      EntropyScratch scratch;
       for (size_t c = cb; c < ce; c++) {
         const int64_t i = static_cast<int64_t>(c) + halfQ;
         const int64_t start = zero - i;
@@ -95,7 +154,7 @@ struct OrtEntropyBaton : Baton {
         }
         const bool okP = Smooth(p.data(), p.size(), ps);
         const bool okQ = Smooth(q.data(), q.size(), qs);
-        div[c] = (!okP || !okQ) ? std::numeric_limits<float>::infinity() : OrtEntropy(ps, qs, vec);
+        div[c] = (!okP || !okQ) ? std::numeric_limits<float>::infinity() : OrtEntropy(ps, qs, scratch);
       }
     });
     // np.argmin: the first NaN if any, else the first minimum
@@ -213,18 +272,19 @@ struct OrtDistributionBaton : Baton {
 // ---- ModelOpt torch calibrators -------------------------------------------------------------
 
 // scipy.stats.entropy(p, q) in float64 (pairwise sums), matching reference.ts klDivergence.
-double KlDivergence(const std::vector<double>& p, const std::vector<double>& q, std::vector<double>& v) {
+double KlDivergence(const std::vector<double>& p, const std::vector<double>& q, EntropyScratch& w) {
   const size_t n = p.size();
   const double sp = np::PairwiseSum(p.data(), n);
   const double sq = np::PairwiseSum(q.data(), n);
-  v.resize(n);
-  for (size_t i = 0; i < n; i++) {
-    const double pi = p[i] / sp, qi = q[i] / sq;
-    if (pi > 0 && qi > 0) v[i] = pi * std::log(pi / qi);
-    else if (pi == 0 && qi >= 0) v[i] = 0;
-    else v[i] = std::numeric_limits<double>::infinity();
-  }
-  return np::PairwiseSum(v.data(), n);
+  w.pd.resize(n);
+  w.qd.resize(n);
+  w.ratio.resize(n);
+  if (kAvx2) KlRatiosAvx2(p.data(), q.data(), n, sp, sq, w.pd.data(), w.qd.data(), w.ratio.data());
+  else KlRatiosBody(p.data(), q.data(), n, sp, sq, w.pd.data(), w.qd.data(), w.ratio.data());
+  fdlibm::LogArray(w.ratio.data(), w.ratio.data(), n);
+  if (kAvx2) KlTermsAvx2(w.pd.data(), w.qd.data(), w.ratio.data(), n);
+  else KlTermsBody(w.pd.data(), w.qd.data(), w.ratio.data(), n);
+  return np::PairwiseSum(w.ratio.data(), n);
 }
 
 struct TorchEntropyBaton : Baton {
@@ -254,7 +314,8 @@ struct TorchEntropyBaton : Baton {
     std::vector<double> ent(cands.size());
     std::vector<std::string> errors(static_cast<size_t>(DefaultThreads()));
     ParallelFor(cands.size(), 8, 0, [&](size_t cb, size_t ce, int) {
-      std::vector<double> p, q, v;
+      std::vector<double> p, q;
+      EntropyScratch scratch;
       std::vector<int64_t> starts(static_cast<size_t>(nLevels + 1));
       for (size_t c = cb; c < ce; c++) {
         const int64_t i = cands[c];
@@ -289,7 +350,7 @@ struct TorchEntropyBaton : Baton {
         if (std::round(totalNew) != totalData || std::round(totalOld) != totalData) {
           throw KernelError("Count mismatch in the entropy calibrator");
         }
-        ent[c] = KlDivergence(p, q, v);
+        ent[c] = KlDivergence(p, q, scratch);
       }
     });
     double best = std::numeric_limits<double>::infinity();
@@ -324,11 +385,6 @@ inline void MseIntTermsBody(const float* centres, const double* hist, int64_t n,
 __attribute__((target("avx2"))) void MseIntTermsAvx2(const float* centres, const double* hist, int64_t n, float scale, float bound, float lo, double* terms) {
   MseIntTermsBody(centres, hist, n, scale, bound, lo, terms);
 }
-bool CpuHasAvx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-}
-
 struct TorchMseBaton : Baton {
   HistState h;
   int64_t numBits = 8, startBin = 128, stride = 1;
@@ -347,7 +403,7 @@ struct TorchMseBaton : Baton {
     std::vector<double> mse(cands.size());
     ParallelFor(cands.size(), 16, 0, [&](size_t cb, size_t ce, int) {
       std::vector<double> terms(static_cast<size_t>(n));
-      static const bool avx2 = CpuHasAvx2();
+      const bool avx2 = kAvx2;
       for (size_t c = cb; c < ce; c++) {
         const float am = centres[cands[c]];
         const float s = e4m3 ? 448.0f / am : 0.0f;
