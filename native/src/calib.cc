@@ -53,14 +53,10 @@ inline void OrtTermsBody(const float* p, const float* q, const double* logs, siz
     v[i] = p[i] > 0 && q[i] > 0 ? t : (p[i] == 0 && q[i] >= 0 ? 0.0f : inf);
   }
 }
-inline void KlRatiosBody(const double* pk, const double* qk, size_t n, double sp, double sq, double* p, double* q, double* ratio) {
+inline void ScaledRatiosBody(const double* p, const double* q, size_t n, double* ratio) {
   for (size_t i = 0; i < n; i++) {
-    const double a = pk[i] / sp;
-    const double b = qk[i] / sq;
-    const double r = a / b;
-    p[i] = a;
-    q[i] = b;
-    ratio[i] = a > 0 && b > 0 ? r : 1.0;
+    const double r = p[i] / q[i];
+    ratio[i] = p[i] > 0 && q[i] > 0 ? r : 1.0;
   }
 }
 inline void KlTermsBody(const double* p, const double* q, double* v, size_t n) {
@@ -74,9 +70,7 @@ __attribute__((target("avx2"))) void OrtRatiosAvx2(const float* pk, const float*
   OrtRatiosBody(pk, qk, n, sp, sq, p, q, ratio);
 }
 __attribute__((target("avx2"))) void OrtTermsAvx2(const float* p, const float* q, const double* logs, size_t n, float* v) { OrtTermsBody(p, q, logs, n, v); }
-__attribute__((target("avx2"))) void KlRatiosAvx2(const double* pk, const double* qk, size_t n, double sp, double sq, double* p, double* q, double* ratio) {
-  KlRatiosBody(pk, qk, n, sp, sq, p, q, ratio);
-}
+__attribute__((target("avx2"))) void ScaledRatiosAvx2(const double* p, const double* q, size_t n, double* ratio) { ScaledRatiosBody(p, q, n, ratio); }
 __attribute__((target("avx2"))) void KlTermsAvx2(const double* p, const double* q, double* v, size_t n) { KlTermsBody(p, q, v, n); }
 bool CpuHasAvx2() {
   __builtin_cpu_init();
@@ -87,7 +81,7 @@ const bool kAvx2 = CpuHasAvx2();
 // Scratch of one entropy evaluation (one per thread).
 struct EntropyScratch {
   std::vector<float> pf, qf, vf;
-  std::vector<double> pd, qd, ratio;
+  std::vector<double> ratio;
 };
 
 // onnxruntime's entropy(p, q) in float32 with numpy pairwise sums (the logarithms in float64, all at
@@ -271,19 +265,15 @@ struct OrtDistributionBaton : Baton {
 
 // ---- ModelOpt torch calibrators -------------------------------------------------------------
 
-// scipy.stats.entropy(p, q) in float64 (pairwise sums), matching reference.ts klDivergence.
-double KlDivergence(const std::vector<double>& p, const std::vector<double>& q, EntropyScratch& w) {
-  const size_t n = p.size();
-  const double sp = np::PairwiseSum(p.data(), n);
-  const double sq = np::PairwiseSum(q.data(), n);
-  w.pd.resize(n);
-  w.qd.resize(n);
+// scipy.stats.entropy(p, q) in float64 (pairwise sums), matching reference.ts klDivergence, given
+// pd = p / sum(p) and qd = q / sum(q) already divided.
+double KlDivergenceScaled(const double* pd, const double* qd, size_t n, EntropyScratch& w) {
   w.ratio.resize(n);
-  if (kAvx2) KlRatiosAvx2(p.data(), q.data(), n, sp, sq, w.pd.data(), w.qd.data(), w.ratio.data());
-  else KlRatiosBody(p.data(), q.data(), n, sp, sq, w.pd.data(), w.qd.data(), w.ratio.data());
+  if (kAvx2) ScaledRatiosAvx2(pd, qd, n, w.ratio.data());
+  else ScaledRatiosBody(pd, qd, n, w.ratio.data());
   fdlibm::LogArray(w.ratio.data(), w.ratio.data(), n);
-  if (kAvx2) KlTermsAvx2(w.pd.data(), w.qd.data(), w.ratio.data(), n);
-  else KlTermsBody(w.pd.data(), w.qd.data(), w.ratio.data(), n);
+  if (kAvx2) KlTermsAvx2(pd, qd, w.ratio.data(), n);
+  else KlTermsBody(pd, qd, w.ratio.data(), n);
   return np::PairwiseSum(w.ratio.data(), n);
 }
 
@@ -314,7 +304,9 @@ struct TorchEntropyBaton : Baton {
     std::vector<double> ent(cands.size());
     std::vector<std::string> errors(static_cast<size_t>(DefaultThreads()));
     ParallelFor(cands.size(), 8, 0, [&](size_t cb, size_t ce, int) {
-      std::vector<double> p, q;
+      std::vector<double> p, q, pd, qd, cachedPd(static_cast<size_t>(stop));
+      double cachedSp = std::numeric_limits<double>::quiet_NaN();
+      int64_t cachedUpTo = 0;
       EntropyScratch scratch;
       std::vector<int64_t> starts(static_cast<size_t>(nLevels + 1));
       for (size_t c = cb; c < ce; c++) {
@@ -350,7 +342,33 @@ struct TorchEntropyBaton : Baton {
         if (std::round(totalNew) != totalData || std::round(totalOld) != totalData) {
           throw KernelError("Count mismatch in the entropy calibrator");
         }
-        ent[c] = KlDivergence(p, q, scratch);
+        // p / sum(p) and q / sum(q) as the reference divides them, with fewer divisions: p holds the
+        // (fixed) source bins but for its last element, so while sum(p) repeats, the quotients of the
+        // previous candidate are reused; q is one value per level.
+        const double sp = np::PairwiseSum(p.data(), static_cast<size_t>(i));
+        const double sq = np::PairwiseSum(q.data(), static_cast<size_t>(i));
+        if (!(sp == cachedSp)) {
+          cachedSp = sp;
+          cachedUpTo = 0;
+        }
+        for (; cachedUpTo < i - 1; cachedUpTo++) cachedPd[cachedUpTo] = bins[cachedUpTo] / sp;
+        pd.assign(cachedPd.begin(), cachedPd.begin() + (i - 1));
+        pd.push_back(p[i - 1] / sp);
+        qd.resize(static_cast<size_t>(i));
+        const double zero = 0.0 / sq;
+        double lastQ = std::numeric_limits<double>::quiet_NaN(), lastQd = 0;
+        for (int64_t j = 0; j < i; j++) {
+          const double v = q[j];
+          if (v == 0) qd[j] = zero;
+          else {
+            if (!(v == lastQ)) {
+              lastQ = v;
+              lastQd = v / sq;
+            }
+            qd[j] = lastQd;
+          }
+        }
+        ent[c] = KlDivergenceScaled(pd.data(), qd.data(), static_cast<size_t>(i), scratch);
       }
     });
     double best = std::numeric_limits<double>::infinity();
