@@ -54,8 +54,7 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
   const recvFirst = new Int32Array(nt);
   const recvMany = new Map<number, number[]>();
   const markedFlag = new Uint8Array(nt);
-  const markedList: string[] = [];
-  const isInit = (t: string): boolean => g.initializers.has(t);
+  const markedIds: number[] = [];
   /** Marks input k of node i (by tensor id; float tensors only). */
   const mark = (i: number, k: number): void => {
     if (k >= g.inStart[i + 1]! - g.inStart[i]!) return;
@@ -63,20 +62,16 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     if (id < 0 || markedFlag[id]) return;
     if (!FLOATS.has(o.elemTypes[id]!)) return;
     markedFlag[id] = 1;
-    markedList.push(g.tensorNames[id]!);
+    markedIds.push(id);
   };
   const isInitK = (i: number, k: number): boolean => {
     if (k >= g.inStart[i + 1]! - g.inStart[i]!) return false;
     const id = g.inIds[g.inStart[i]! + k]!;
     return id >= 0 && g.isInit[id] === 1;
   };
-  const marked = { has: (t: string): boolean => markedFlag[g.tensorId(t)] === 1 };
-  const receiving = {
-    get: (t: string): number[] | undefined => {
-      const id = g.tensorId(t);
-      const c = recvCount[id]!;
-      return c === 0 ? undefined : c === 1 ? [recvFirst[id]!] : recvMany.get(id);
-    },
+  const receivingOf = (id: number): ArrayLike<number> => {
+    const c = recvCount[id]!;
+    return c === 0 ? [] : c === 1 ? [recvFirst[id]!] : recvMany.get(id)!;
   };
   const markWeight = (i: number, k: number): void => {
     if (o.perChannel) {
@@ -142,60 +137,62 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     }
   }
   // Which (tensor, consumer) inputs read a DQ output; and for dedicated pairs, which consumer pair 1 feeds.
-  // node -> tensors it reads through a DequantizeLinear (few per node: small arrays)
-  const dqInputs = new Map<number, string[]>();
-  const give = (node: number, t: string): void => {
+  // node -> tensor ids it reads through a DequantizeLinear (few per node: small arrays)
+  const dqInputs = new Map<number, number[]>();
+  const give = (node: number, t: number): void => {
     const s = dqInputs.get(node);
     if (!s) dqInputs.set(node, [t]);
     else if (!s.includes(t)) s.push(t);
   };
-  const take = (node: number, t: string): void => {
+  const take = (node: number, t: number): void => {
     const s = dqInputs.get(node);
     if (!s) return;
     const k = s.indexOf(t);
     if (k >= 0) s.splice(k, 1);
   };
-  const dedicated = new Map<string, number[]>();
+  const dedicated = new Map<number, ArrayLike<number>>();
   const activations: string[] = [];
-  for (const t of markedList) {
-    if (isInit(t)) {
-      for (const c of g.consumers(t)) give(c, t);
+  for (const t of markedIds) {
+    if (g.isInit[t]) {
+      for (const c of g.consumersOf(t)) give(c, t);
       continue;
     }
-    const p = g.firstProducer(t);
+    const p = g.prodFirst[t]!;
     if (p >= 0 && g.ops[p] === 'DequantizeLinear') continue;
-    activations.push(t);
-    const r = receiving.get(t) ?? [];
+    activations.push(g.tensorNames[t]!);
+    const r = receivingOf(t);
     if (r.length > 1) {
       dedicated.set(t, r);
-      for (const c of r) give(c, t);
-    } else for (const c of g.consumers(t)) give(c, t);
+      for (let k = 0; k < r.length; k++) give(r[k]!, t);
+    } else for (const c of g.consumersOf(t)) give(c, t);
   }
   for (const e of o.noQuantize) {
     if (o.removal === 'intended') {
       // Remove the pair that feeds the consumer: its own pair when pairs are dedicated, else the one shared pair.
-      if (!marked.has(e.tensor) || isInit(e.tensor)) continue;
-      if (dedicated.has(e.tensor)) take(e.consumer, e.tensor);
-      else for (const c of g.consumers(e.tensor)) take(c, e.tensor);
+      const t = g.tensorId(e.tensor);
+      if (t < 0 || !markedFlag[t] || g.isInit[t]) continue;
+      if (dedicated.has(t)) take(e.consumer, t);
+      else for (const c of g.consumersOf(t)) take(c, t);
       continue;
     }
-    const t0 = g.outputs(e.producer)[0];
-    if (!t0 || !marked.has(t0) || isInit(t0)) continue;
+    const name0 = g.outputs(e.producer)[0];
+    const t0 = name0 ? g.tensorId(name0) : -1;
+    if (t0 < 0 || !markedFlag[t0] || g.isInit[t0]) continue;
     const r = dedicated.get(t0);
     if (!r) {
-      for (const c of g.consumers(t0)) take(c, t0);
+      for (const c of g.consumersOf(t0)) take(c, t0);
       continue;
     }
     // Dedicated pairs: the source's first consumer after ORT's sort is a raw (unquantized) reader when one is
     // ready as soon as the tensor is; otherwise it is the first pair's Q, whose DQ feeds r[0].
-    const rset = new Set(r);
-    const rawFirst = g.consumers(t0).some((c) => !rset.has(c) && readyWith(g, c, t0));
+    const rset = new Set(Array.from(r));
+    const rawFirst = g.consumersOf(t0).some((c) => !rset.has(c) && readyWith(g, c, name0!));
     if (rawFirst) continue;
     take(r[0]!, t0);
   }
   const withDqInput = new Set<number>();
   for (const [n, s] of dqInputs) if (s.length) withDqInput.add(n);
-  return { marked: markedList, activations, withDqInput, quantizedByOrt: should };
+  return { marked: markedIds.map((t) => g.tensorNames[t]!), activations, withDqInput, quantizedByOrt: should };
 }
 
 /** Whether every other input of node c is available without running any node (initializer, graph input, Constant). */
