@@ -77,7 +77,9 @@ export class AGraph {
       nIn += nodes[i]!.input.length;
       nOut += nodes[i]!.output.length;
     }
-    const tid = (this.tid = new NameTable(nIn + nOut));
+    // distinct names are the outputs plus what they read from outside (initializers, inputs); more
+    // (dangling reads, which validation rejects) only make the table grow
+    const tid = (this.tid = new NameTable(nOut + graph.initializer.length + graph.input.length + 16));
     const tnames = (this.tensorNames = tid.names);
     const inStart = new Int32Array(n + 1);
     const outStart = new Int32Array(n + 1);
@@ -150,15 +152,17 @@ export class AGraph {
     for (let k = 0; k < nIn; k++) if (inIds[k]! >= 0) cnt[inIds[k]! + 1]!++;
     for (let t = 0; t < nt; t++) cnt[t + 1]! += cnt[t]!;
     this.consStart = cnt;
-    // pass 3: consumer lists in node order
-    const fill = cnt.slice(0, nt);
+    // pass 3: consumer lists in node order, filled from the back: cnt[id + 1] (the end of id's list)
+    // counts down to the list's start, then the starts shift into place (no scratch copy)
     this.consList = new Int32Array(consTotal);
-    for (let i = 0; i < n; i++) {
-      for (let k = inStart[i]!; k < inStart[i + 1]!; k++) {
+    for (let i = n - 1; i >= 0; i--) {
+      for (let k = inStart[i + 1]! - 1; k >= inStart[i]!; k--) {
         const id = inIds[k]!;
-        if (id >= 0) this.consList[fill[id]!++] = i;
+        if (id >= 0) this.consList[--cnt[id + 1]!] = i;
       }
     }
+    for (let t = 0; t < nt; t++) cnt[t] = cnt[t + 1]!;
+    cnt[nt] = consTotal;
   }
 
   get size(): number {
@@ -299,11 +303,13 @@ export function levelOrder(graph: GraphProto, g?: AGraph): Int32Array {
   depStart[n] = deps.length;
   const dStart = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) dStart[i + 1] = dStart[i]! + outDeg[i]!;
-  const fill = dStart.slice(0, n);
+  // dependents lists in node order, filled from the back (dStart[p + 1] counts down to p's start)
   const dependents = new Int32Array(deps.length);
-  for (let i = 0; i < n; i++) for (let k = depStart[i]!; k < depStart[i + 1]!; k++) dependents[fill[deps[k]!]!++] = i;
+  for (let i = n - 1; i >= 0; i--) for (let k = depStart[i + 1]! - 1; k >= depStart[i]!; k--) dependents[--dStart[deps[k]! + 1]!] = i;
+  for (let i = 0; i < n; i++) dStart[i] = dStart[i + 1]!;
+  dStart[n] = deps.length;
   const level = new Int32Array(n);
-  const queue = new Int32Array(n);
+  const queue = outDeg; // no longer needed as degrees: reused as the queue
   let tail = 0;
   for (let i = 0; i < n; i++) if (indeg[i] === 0) queue[tail++] = i;
   let head = 0;

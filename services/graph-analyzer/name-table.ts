@@ -15,10 +15,10 @@ function hashName(s: string): number {
 
 export class NameTable {
   readonly names: string[] = [];
-  private readonly slots: Int32Array;
-  private readonly mask: number;
+  private slots: Int32Array;
+  private mask: number;
 
-  /** `capacity`: the most names that will ever be interned. */
+  /** `capacity`: the names expected; the table doubles (rehashing) if more come. */
   constructor(capacity: number) {
     let size = 16;
     while (size < capacity * 2) size *= 2;
@@ -32,11 +32,14 @@ export class NameTable {
 
   /** The id of `s`, interning it when new. */
   intern(s: string): number {
-    if (this.names.length * 2 >= this.slots.length) throw new RangeError('NameTable is full');
     let h = hashName(s) & this.mask;
     for (;;) {
       const id = this.slots[h]!;
       if (id < 0) {
+        if ((this.names.length + 1) * 2 > this.slots.length) {
+          this.grow();
+          return this.intern(s);
+        }
         this.slots[h] = this.names.length;
         this.names.push(s);
         return this.names.length - 1;
@@ -54,6 +57,17 @@ export class NameTable {
       if (id < 0) return -1;
       if (this.names[id] === s) return id;
       h = (h + 1) & this.mask;
+    }
+  }
+
+  private grow(): void {
+    const size = this.slots.length * 2;
+    this.slots = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
+    for (let id = 0; id < this.names.length; id++) {
+      let h = hashName(this.names[id]!) & this.mask;
+      while (this.slots[h]! >= 0) h = (h + 1) & this.mask;
+      this.slots[h] = id;
     }
   }
 }

@@ -10,6 +10,7 @@ import { convertToOpset13 } from './opset-convert.js';
 import { buildModel, floatInit, int64Init } from './test-models.js';
 import { attrInt, attrInts, constantNodeValue, tensorToNumbers, defaultOpset, saveModel, type GraphProto, type NodeProto } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
+import { NameTable } from './name-table.js';
 
 const ops = (g: GraphProto): string[] => g.node.map((n) => n.opType);
 const constValue = (g: GraphProto, t: string): number[] => {
@@ -165,4 +166,16 @@ test('bad input: cycles, dangling inputs, duplicate producers, unknown ops and u
   // a custom domain is accepted
   const custom = buildModel({ nodes: [{ op: 'FancyOp', in: ['x'], out: ['a'], name: 'fancy', domain: 'com.example' }], extraOpsets: [{ domain: 'com.example', version: 1 }] });
   assert.equal(prepare(custom).named, false);
+});
+
+test('the name table grows past its first capacity, keeping first-seen ids; a graph of many dangling reads still gets InvalidArgument', () => {
+  const t = new NameTable(2);
+  const names = Array.from({ length: 1000 }, (_, i) => `t${i}`);
+  names.forEach((n, i) => assert.equal(t.intern(n), i));
+  names.forEach((n, i) => assert.equal(t.get(n), i));
+  assert.equal(t.intern('t7'), 7);
+  assert.equal(t.get('nope'), -1);
+  // 300 nodes reading names nothing provides: more names than outputs + initializers + inputs
+  const nodes = Array.from({ length: 300 }, (_, i) => ({ op: 'Add', in: [`x${i}`, `y${i}`], out: [`z${i}`], name: `add${i}` }));
+  assert.throws(() => prepare(buildModel({ nodes })), (e: Error) => e instanceof InvalidArgument && /add0.*x0/.test(e.message));
 });
