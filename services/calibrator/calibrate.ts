@@ -218,9 +218,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
      * tensor holds NaN/Inf is run again with that tensor fetched, so that its values are counted exactly.
      */
     const minmaxPass = async (): Promise<number> => {
-      // level 'all' unless the caller set one: layout-optimised kernels, ranges within ~1e-6 of 'basic' (docs/compatibility.md)
-      const level = opts.session?.graphOptimizationLevel ?? 'all';
-      reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, graphOptimizationLevel: level, absMin: opts.method === 'percentile' });
+      reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, absMin: opts.method === 'percentile' });
       let samples = 0;
       /** the reductions of steps [i, j) in one run; a grouped run that onnxruntime rejects is redone step by step. */
       const reduceSteps = async (i: number, j: number): Promise<{ feeds: Feed[]; rows: number; red: Map<string, Reduced> }[]> => {
