@@ -125,10 +125,10 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
     for (const n of rem.nodes) decide(n, true, 'remaining', opReason('rem', g.ops[n]!, (op) => `unpartitioned ${op} of a quantizable type`));
     sel.push(...rem.nodes);
     const skips = outputLayerSkips(g, new Set(cls.partial));
-    const seen = new Set<number>();
+    const seen = new Uint8Array(g.size);
     for (const n of sel) {
-      if (seen.has(n)) continue;
-      seen.add(n);
+      if (seen[n]) continue;
+      seen[n] = 1;
       if (skips.has(n)) decide(n, false, 'output-layer-skip', 'produces a graph output and is not Conv, Gemm, MatMul or partially quantizable');
       else selected.push(n);
     }
@@ -139,7 +139,8 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   }
 
   // Exclusions.
-  const excluded = new Set<number>();
+  // node flags (typed arrays: sets of hundreds of thousands of ids cost more than the passes using them)
+  const excluded = new Uint8Array(g.size);
   const exPats = compileNamePatterns(opts.nodesToExclude ?? []);
   const exTypes = new Set(opts.opTypesToExclude ?? []);
   const matchesAny = (pats: RegExp[], name: string): boolean => {
@@ -149,27 +150,29 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   for (let i = 0; i < g.size; i++) {
     const name = g.names[i]!;
     if (exPats.length && matchesAny(exPats, name)) {
-      excluded.add(i);
+      excluded[i] = 1;
       if (decisions[i]?.quantized) decide(i, false, 'excluded-name', 'matched a nodes_to_exclude pattern');
     } else if (exTypes.size && exTypes.has(g.ops[i]!)) {
-      excluded.add(i);
+      excluded[i] = 1;
       if (decisions[i]?.quantized) decide(i, false, 'excluded-op-type', `op type ${g.ops[i]} is excluded`);
     } else if (mode === 'fp8' && g.ops[i] === 'Conv') {
       const w = weightShape(g, graph, g.inputs(i)[1]);
       if (w && w.length >= 2 && w[0]! % 16 !== w[1]! % 16) {
-        excluded.add(i);
+        excluded[i] = 1;
         if (decisions[i]?.quantized) decide(i, false, 'fp8-unpaddable-conv', `FP8 kernels need matching 16-channel alignment: Cout ${w[0]} mod 16 ≠ Cin/g ${w[1]} mod 16`);
       }
     }
   }
-  const finalSel = selected.filter((n) => !excluded.has(n));
+  const finalSel = selected.filter((n) => !excluded[n]);
+  const inSel = new Uint8Array(g.size);
+  for (const n of finalSel) inSel[n] = 1;
 
   // ORT placement on the model's own node order (node ids are file positions).
   const ortTypes = new Set(opts.ortOpTypes ?? (userTypes.length ? userTypes : [...quantTypes, ...INT8_DEFAULT_OP_TYPES]));
   const pred = predictQdq(g, {
     ortOpTypes: ortTypes,
-    selected: new Set(finalSel),
-    excluded,
+    selected: { has: (i: number) => inSel[i] === 1 },
+    excluded: { has: (i: number) => excluded[i] === 1 },
     perChannel: mode === 'int8' && opset >= 13,
     opset: mode === 'fp8' && opset < 19 ? 19 : opset,
     fp8: mode === 'fp8',
@@ -186,9 +189,10 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
     }
   }
   const edges: NoQuantizeEdge[] = noQuantize.map((e) => ({ producer: g.names[e.producer]!, consumer: g.names[e.consumer]!, tensor: e.tensor }));
-  const inSel = new Set(finalSel);
+  const quantizableNodes: string[] = [];
+  for (const i of g.order) if (inSel[i]) quantizableNodes.push(g.names[i]!);
   return {
-    quantizableNodes: Array.from(g.order).filter((i) => inSel.has(i)).map((i) => g.names[i]!),
+    quantizableNodes,
     noQuantizeEdges: edges,
     decisions: Array.from(g.order, (i) => decisions[i]!),
     tensorsToCalibrate: pred.activations,

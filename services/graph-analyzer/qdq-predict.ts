@@ -11,8 +11,9 @@ import type { Edge } from './select.js';
 export interface PredictOptions {
   /** Op types ORT is allowed to quantize (user list, or the default for the mode). */
   ortOpTypes: ReadonlySet<string>;
-  selected: ReadonlySet<number>;
-  excluded: ReadonlySet<number>;
+  /** node ids selected / excluded (any membership test: analyze passes typed-array flags) */
+  selected: { has(i: number): boolean };
+  excluded: { has(i: number): boolean };
   perChannel: boolean;
   opset: number;
   fp8: boolean;
