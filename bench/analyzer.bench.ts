@@ -8,6 +8,8 @@
  */
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { buildSynthetic, type Family } from './synthetic-graphs.js';
+import { prepare } from '../services/graph-analyzer/prepare.js';
+import { analyze } from '../services/graph-analyzer/analyze.js';
 
 // GC pauses inside the timed window, to show which part of a doubling ratio is the collector's
 const gcPauses: PerformanceEntry[] = [];
@@ -16,8 +18,6 @@ const gcMsBetween = async (a: number, b: number): Promise<number> => {
   await new Promise((r) => setTimeout(r, 20)); // let the observer deliver
   return gcPauses.filter((e) => e.startTime >= a && e.startTime < b).reduce((s, e) => s + e.duration, 0);
 };
-import { prepare } from '../services/graph-analyzer/prepare.js';
-import { analyze } from '../services/graph-analyzer/analyze.js';
 
 async function timeOnce(family: Family, n: number): Promise<{ nodes: number; prepareMs: number; analyzeMs: number; totalMs: number; gcMs: number; selected: number }> {
   const model = buildSynthetic(family, n);

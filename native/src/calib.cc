@@ -34,9 +34,9 @@ bool Smooth(const double* p, size_t n, std::vector<float>& out) {
   return true;
 }
 
-// Element-wise parts of the entropy sums, written without branches (divisions done for every element,
-// then selected) so that the compiler vectorises them; AVX2 copies below run the same IEEE operations.
-inline void OrtRatiosBody(const float* pk, const float* qk, size_t n, float sp, float sq, float* p, float* q, double* ratio) {
+// Element-wise parts of the entropy sums, in passes around one batch of logarithms (fdlibm::LogArray,
+// four per AVX2 vector): the quotients, then the terms p * log(p / q).
+inline void OrtRatios(const float* pk, const float* qk, size_t n, float sp, float sq, float* p, float* q, double* ratio) {
   for (size_t i = 0; i < n; i++) {
     const float a = pk[i] / sp;
     const float b = qk[i] / sq;
@@ -46,37 +46,26 @@ inline void OrtRatiosBody(const float* pk, const float* qk, size_t n, float sp, 
     ratio[i] = a > 0 && b > 0 ? static_cast<double>(r) : 1.0;
   }
 }
-inline void OrtTermsBody(const float* p, const float* q, const double* logs, size_t n, float* v) {
+inline void OrtTerms(const float* p, const float* q, const double* logs, size_t n, float* v) {
   const float inf = std::numeric_limits<float>::infinity();
   for (size_t i = 0; i < n; i++) {
     const float t = p[i] * static_cast<float>(logs[i]);
     v[i] = p[i] > 0 && q[i] > 0 ? t : (p[i] == 0 && q[i] >= 0 ? 0.0f : inf);
   }
 }
-inline void ScaledRatiosBody(const double* p, const double* q, size_t n, double* ratio) {
+inline void ScaledRatios(const double* p, const double* q, size_t n, double* ratio) {
   for (size_t i = 0; i < n; i++) {
     const double r = p[i] / q[i];
     ratio[i] = p[i] > 0 && q[i] > 0 ? r : 1.0;
   }
 }
-inline void KlTermsBody(const double* p, const double* q, double* v, size_t n) {
+inline void KlTerms(const double* p, const double* q, double* v, size_t n) {
   const double inf = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < n; i++) {
     const double t = p[i] * v[i];
     v[i] = p[i] > 0 && q[i] > 0 ? t : (p[i] == 0 && q[i] >= 0 ? 0.0 : inf);
   }
 }
-__attribute__((target("avx2"))) void OrtRatiosAvx2(const float* pk, const float* qk, size_t n, float sp, float sq, float* p, float* q, double* ratio) {
-  OrtRatiosBody(pk, qk, n, sp, sq, p, q, ratio);
-}
-__attribute__((target("avx2"))) void OrtTermsAvx2(const float* p, const float* q, const double* logs, size_t n, float* v) { OrtTermsBody(p, q, logs, n, v); }
-__attribute__((target("avx2"))) void ScaledRatiosAvx2(const double* p, const double* q, size_t n, double* ratio) { ScaledRatiosBody(p, q, n, ratio); }
-__attribute__((target("avx2"))) void KlTermsAvx2(const double* p, const double* q, double* v, size_t n) { KlTermsBody(p, q, v, n); }
-bool CpuHasAvx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-}
-const bool kAvx2 = CpuHasAvx2();
 
 // Scratch of one entropy evaluation (one per thread).
 struct EntropyScratch {
@@ -94,11 +83,9 @@ float OrtEntropy(const std::vector<float>& pk, const std::vector<float>& qk, Ent
   w.qf.resize(n);
   w.vf.resize(n);
   w.ratio.resize(n);
-  if (kAvx2) OrtRatiosAvx2(pk.data(), qk.data(), n, sp, sq, w.pf.data(), w.qf.data(), w.ratio.data());
-  else OrtRatiosBody(pk.data(), qk.data(), n, sp, sq, w.pf.data(), w.qf.data(), w.ratio.data());
+  OrtRatios(pk.data(), qk.data(), n, sp, sq, w.pf.data(), w.qf.data(), w.ratio.data());
   fdlibm::LogArray(w.ratio.data(), w.ratio.data(), n);
-  if (kAvx2) OrtTermsAvx2(w.pf.data(), w.qf.data(), w.ratio.data(), n, w.vf.data());
-  else OrtTermsBody(w.pf.data(), w.qf.data(), w.ratio.data(), n, w.vf.data());
+  OrtTerms(w.pf.data(), w.qf.data(), w.ratio.data(), n, w.vf.data());
   return np::PairwiseSum(w.vf.data(), n);
 }
 
@@ -269,11 +256,9 @@ struct OrtDistributionBaton : Baton {
 // pd = p / sum(p) and qd = q / sum(q) already divided.
 double KlDivergenceScaled(const double* pd, const double* qd, size_t n, EntropyScratch& w) {
   w.ratio.resize(n);
-  if (kAvx2) ScaledRatiosAvx2(pd, qd, n, w.ratio.data());
-  else ScaledRatiosBody(pd, qd, n, w.ratio.data());
+  ScaledRatios(pd, qd, n, w.ratio.data());
   fdlibm::LogArray(w.ratio.data(), w.ratio.data(), n);
-  if (kAvx2) KlTermsAvx2(pd, qd, w.ratio.data(), n);
-  else KlTermsBody(pd, qd, w.ratio.data(), n);
+  KlTerms(pd, qd, w.ratio.data(), n);
   return np::PairwiseSum(w.ratio.data(), n);
 }
 
@@ -384,25 +369,6 @@ struct TorchEntropyBaton : Baton {
   Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, amax); }
 };
 
-// MSE terms (fq(x) - x)^2 * count of one candidate over every bin centre, INT quantizer: the scalar
-// FakeQuantInt maths written branch-free, so the compiler vectorises it (AVX2 copy below: identical
-// IEEE operations, no contraction, so identical values).
-inline void MseIntTermsBody(const float* centres, const double* hist, int64_t n, float scale, float bound, float lo, double* terms) {
-  for (int64_t k = 0; k < n; k++) {
-    const float x = centres[k];
-    const float y = x * scale;
-    const float ay = std::fabs(y);
-    const float r = std::copysign((ay + 8388608.0f) - 8388608.0f, y);
-    float o = ay < 8388608.0f ? r : y;
-    o = o > bound ? bound : o;
-    o = o < lo ? lo : o;
-    const double d = static_cast<double>(o / scale) - static_cast<double>(x);
-    terms[k] = d * d * hist[k];
-  }
-}
-__attribute__((target("avx2"))) void MseIntTermsAvx2(const float* centres, const double* hist, int64_t n, float scale, float bound, float lo, double* terms) {
-  MseIntTermsBody(centres, hist, n, scale, bound, lo, terms);
-}
 struct TorchMseBaton : Baton {
   HistState h;
   int64_t numBits = 8, startBin = 128, stride = 1;
@@ -421,23 +387,23 @@ struct TorchMseBaton : Baton {
     std::vector<double> mse(cands.size());
     ParallelFor(cands.size(), 16, 0, [&](size_t cb, size_t ce, int) {
       std::vector<double> terms(static_cast<size_t>(n));
-      const bool avx2 = kAvx2;
       for (size_t c = cb; c < ce; c++) {
         const float am = centres[cands[c]];
-        const float s = e4m3 ? 448.0f / am : 0.0f;
-        if (!e4m3 && !(am < qm::kEps24)) {
-          // FakeQuantInt with its scale hoisted (amax >= eps: the quantizing branch)
-          const float scale = bound / am;
-          if (avx2) MseIntTermsAvx2(centres.data(), h.hist.data(), n, scale, bound, lo, terms.data());
-          else MseIntTermsBody(centres.data(), h.hist.data(), n, scale, bound, lo, terms.data());
-          mse[c] = np::PairwiseSum(terms.data(), static_cast<size_t>(n)) / static_cast<double>(n);
-          continue;
-        }
-        for (int64_t k = 0; k < n; k++) {
-          const float x = centres[k];
-          const float qv = e4m3 ? qm::FakeQuantE4M3(x, s, true) : qm::FakeQuantInt(x, am, bound, lo);
-          const double d = static_cast<double>(qv) - static_cast<double>(x);
-          terms[k] = d * d * h.hist[k];
+        // one loop per quantizer, chosen outside it (a choice inside kept the compiler from hoisting
+        // the per-candidate work: 12 -> 4.5 ms on 2048 bins)
+        if (e4m3) {
+          const float s = 448.0f / am;
+          for (int64_t k = 0; k < n; k++) {
+            const float x = centres[k];
+            const double d = static_cast<double>(qm::FakeQuantE4M3(x, s, true)) - static_cast<double>(x);
+            terms[k] = d * d * h.hist[k];
+          }
+        } else {
+          for (int64_t k = 0; k < n; k++) {
+            const float x = centres[k];
+            const double d = static_cast<double>(qm::FakeQuantInt(x, am, bound, lo)) - static_cast<double>(x);
+            terms[k] = d * d * h.hist[k];
+          }
         }
         mse[c] = np::PairwiseSum(terms.data(), static_cast<size_t>(n)) / static_cast<double>(n);
       }

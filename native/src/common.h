@@ -10,6 +10,8 @@
 
 #include <napi.h>
 
+#include "cpu.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -282,17 +284,14 @@ void ParallelFor(size_t n, size_t minChunk, int threads, Fn&& fn) {
     std::condition_variable done;
     size_t left = 0;
   };
-  auto join = std::make_shared<Join>();
   std::vector<std::exception_ptr> errors(parts);
-  size_t chunk = (n + parts - 1) / parts;
+  const size_t chunk = (n + parts - 1) / parts;
+  const size_t ranges = (n + chunk - 1) / chunk;  // <= parts; every range non-empty
+  auto join = std::make_shared<Join>();
+  join->left = ranges - 1;
   WorkerPool& pool = WorkerPool::Instance();
-  for (size_t p = 1; p < parts; p++) {
-    size_t b = p * chunk, e = std::min(n, b + chunk);
-    if (b >= e) break;
-    {
-      std::lock_guard<std::mutex> lock(join->mutex);
-      join->left++;
-    }
+  for (size_t p = 1; p < ranges; p++) {
+    const size_t b = p * chunk, e = std::min(n, b + chunk);
     pool.Submit([&fn, &errors, join, b, e, p]() {
       try {
         fn(b, e, static_cast<int>(p));

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <limits>
 
+#include "cpu.h"
+
 #ifdef __x86_64__
 #include <immintrin.h>
 #endif
@@ -159,19 +161,12 @@ __attribute__((target("avx2"))) inline void LogArrayAvx2(const double* in, doubl
   for (; i < n; i++) out[i] = Log(in[i]);
 }
 
-inline bool CpuHasAvx2ForLog() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return yes;
-}
 #endif
 
 // out[i] = Log(in[i]) for i < n (in and out may be the same array).
 inline void LogArray(const double* in, double* out, size_t n) {
 #ifdef __x86_64__
-  if (CpuHasAvx2ForLog()) {
+  if (CpuHasAvx2()) {
     LogArrayAvx2(in, out, n);
     return;
   }

@@ -93,10 +93,6 @@ void UniformEstimateDefault(const float* xs, size_t m, float first, float last, 
 __attribute__((target("avx2"))) void UniformEstimateAvx2(const float* xs, size_t m, float first, float last, float denom, float nf, int32_t* idx) {
   UniformEstimateBody(xs, m, first, last, denom, nf, idx);
 }
-bool HasAvx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-}
 
 void CountUniform(const float* x, size_t len, int64_t n, float first, float last, float denom, const float* edges, int64_t* c) {
   constexpr size_t kBlock = 2048;
@@ -104,7 +100,7 @@ void CountUniform(const float* x, size_t len, int64_t n, float first, float last
   const float nf = static_cast<float>(n);
   const int ways = n <= 65536 ? 4 : 1;
   std::vector<int64_t> sub(static_cast<size_t>(n) * static_cast<size_t>(ways), 0);
-  static const bool avx2 = HasAvx2();
+  const bool avx2 = CpuHasAvx2();
   for (size_t s = 0; s < len; s += kBlock) {
     const size_t m = std::min(kBlock, len - s);
     const float* xs = x + s;

@@ -172,8 +172,7 @@ void AwqTileDefault(const float* x, int64_t T, int64_t xs, const float* w, int b
 
 using AwqTileFn = void (*)(const float*, int64_t, int64_t, const float*, int, float*);
 AwqTileFn PickAwqTile() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") ? AwqTileAvx2 : AwqTileDefault;
+  return CpuHasAvx2() ? AwqTileAvx2 : AwqTileDefault;
 }
 
 struct AwqBaton : Baton {

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import ort from 'onnxruntime-node';
 import type { ModelProto, ValueInfoProto } from '../core/onnx/index.js';
-import { encodeModel, halfToFloat, onnx } from '../core/onnx/index.js';
+import { defaultOpset, encodeModel, halfToFloat, onnx } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
 
@@ -173,8 +173,7 @@ export class ReducingSession {
   static async create(model: ModelProto, tensors: readonly string[], opts: CaptureSessionOptions & { absMin?: boolean } = {}): Promise<ReducingSession> {
     checkCapturable(model, tensors);
     const g = model.graph!;
-    const opset = model.opsetImport.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx')?.version;
-    const v = Number(opset ?? 13);
+    const v = defaultOpset(model);
     const nodes = [...g.node];
     const P = '__modelopt_calib';
     const INT = onnx.AttributeProto.AttributeType.INT;
@@ -198,7 +197,7 @@ export class ReducingSession {
     }
     // axes: an attribute up to opset 12 (Unsqueeze, ReduceSum) / 17 (ReduceMin/Max), an input after
     const reduce = (op: string, x: string, out: string) =>
-      mk(op, (op === 'ReduceSum' ? v >= 13 : v >= 18) ? [x, axisOne] : [x], out, (op === 'ReduceSum' ? v >= 13 : v >= 18) ? { keepdims: 0 } : { keepdims: 0, axes: [1] });
+      (op === 'ReduceSum' ? v >= 13 : v >= 18) ? mk(op, [x, axisOne], out, { keepdims: 0 }) : mk(op, [x], out, { keepdims: 0, axes: [1] });
     const toFloat = { to: onnx.TensorProto.DataType.FLOAT };
     const half = mentionsFloat16(model);
     // Reduction nodes are added for the latest-produced tensor first, so that onnxruntime's walk (which

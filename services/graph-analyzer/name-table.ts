@@ -1,6 +1,6 @@
 /**
  * Interns tensor names to dense ids 0, 1, 2, ... in first-seen order: an open-addressing table over
- * an Int32Array sized once for the most names it can hold. On graphs of millions of tensors a JS Map
+ * an Int32Array sized from the expected name count (doubling if more come). On graphs of millions of tensors a JS Map
  * grew 2.9x in time when the name count doubled (rehashing its whole backing store, in old space);
  * this table grew 1.4x (500k -> 1M transformer nodes, 1.4M -> 2.8M names).
  */
