@@ -4,7 +4,6 @@
 #include "numpy_compat.h"
 
 #include <immintrin.h>
-#include <cstdlib>
 
 namespace modelopt {
 namespace {
@@ -46,13 +45,18 @@ inline __attribute__((always_inline)) void UniformEstimateBody(const float* xs, 
     idx[i] = static_cast<int32_t>(g);
   }
 }
-// AVX2: estimate and numpy's edge corrections in one pass (two gathers), giving final bins.
-// decrement = x < edges[k]; increment = !decrement && k != n-1 && x >= edges[k+1]
-// (after a decrement, edges[k+1] is the old edges[k] > x, so no increment can follow).
-__attribute__((target("avx2"))) void UniformBinsAvx2(const float* xs, size_t m, float first, float last, float denom, float nf,
-                                                     int32_t n, const float* edges, int32_t* idx) {
+// AVX2: final bins in one pass, numpy's edge corrections included, with the edges computed in-vector
+// (on the AMD EPYC this was measured on, gathering them was slower than scalar corrections). Valid when the
+// edges are numpy.linspace's float32 step form, edges[k] = float(k) * step + first (k < n): the same
+// two roundings (no FMA: intrinsics are not contracted) give the same floats as np::LinspaceF32, so
+// numpy's corrections (decrement = x < edges[k]; increment = !decrement && k != n-1 && x >= edges[k+1])
+// see identical edges. edges[n] = last is never read: k+1 == n only when k == n-1, where no increment is
+// considered. Values outside [first, last] get bin n (a bin the caller drops).
+__attribute__((target("avx2"))) void UniformBinsArithAvx2(const float* xs, size_t m, float first, float last, float denom, float nf,
+                                                          int32_t n, float step, int32_t* idx) {
   size_t i = 0;
   const __m256 vf = _mm256_set1_ps(first), vl = _mm256_set1_ps(last), vd = _mm256_set1_ps(denom), vn = _mm256_set1_ps(nf);
+  const __m256 vs = _mm256_set1_ps(step);
   const __m256i vnI = _mm256_set1_epi32(n), vn1 = _mm256_set1_epi32(n - 1), one = _mm256_set1_epi32(1), zero = _mm256_setzero_si256();
   const __m256i minus1 = _mm256_set1_epi32(-1);
   for (; i + 8 <= m; i += 8) {
@@ -61,30 +65,27 @@ __attribute__((target("avx2"))) void UniformBinsAvx2(const float* xs, size_t m, 
     g = _mm256_and_ps(g, _mm256_cmp_ps(g, g, _CMP_ORD_Q));  // NaN -> 0
     const __m256 in = _mm256_and_ps(_mm256_cmp_ps(v, vf, _CMP_GE_OQ), _mm256_cmp_ps(v, vl, _CMP_LE_OQ));
     __m256i k = _mm256_cvttps_epi32(g);
-    k = _mm256_min_epi32(_mm256_max_epi32(k, zero), vnI);  // in-range lanes are already in [0, n]
-    k = _mm256_sub_epi32(k, _mm256_and_si256(_mm256_cmpeq_epi32(k, vnI), one));
-    const __m256 e0 = _mm256_i32gather_ps(edges, k, 4);
-    const __m256 e1 = _mm256_i32gather_ps(edges, _mm256_add_epi32(k, one), 4);
+    k = _mm256_min_epi32(_mm256_max_epi32(k, zero), vnI);
+    k = _mm256_sub_epi32(k, _mm256_and_si256(_mm256_cmpeq_epi32(k, vnI), one));  // k == n -> n - 1
+    const __m256 e0 = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(k), vs), vf);
+    const __m256 e1 = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(k, one)), vs), vf);
     const __m256i dec = _mm256_castps_si256(_mm256_cmp_ps(v, e0, _CMP_LT_OQ));
     const __m256i notLast = _mm256_xor_si256(_mm256_cmpeq_epi32(k, vn1), minus1);
     const __m256i inc = _mm256_andnot_si256(dec, _mm256_and_si256(notLast, _mm256_castps_si256(_mm256_cmp_ps(v, e1, _CMP_GE_OQ))));
-    k = _mm256_add_epi32(k, dec);                      // dec lanes are -1
-    k = _mm256_sub_epi32(k, inc);                      // inc lanes are -1
-    k = _mm256_blendv_epi8(minus1, k, _mm256_castps_si256(in));
+    k = _mm256_add_epi32(k, dec);  // dec lanes are -1
+    k = _mm256_sub_epi32(k, inc);  // inc lanes are -1
+    k = _mm256_blendv_epi8(vnI, k, _mm256_castps_si256(in));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + i), k);
   }
   for (; i < m; i++) {
     const float v = xs[i];
     float g = ((v - first) / denom) * nf;
-    g = (v >= first) & (v <= last) ? g : -1.0f;
     g = g == g ? g : 0.0f;
-    int32_t k = static_cast<int32_t>(g);
-    if (k >= 0) {
-      if (k == n) k -= 1;
-      if (v < edges[k]) k -= 1;
-      if (k != n - 1 && v >= edges[k + 1]) k += 1;
-    }
-    idx[i] = k;
+    int32_t k = static_cast<int32_t>(std::min(std::max(g, 0.0f), nf));
+    if (k == n) k -= 1;
+    if (v < static_cast<float>(k) * step + first) k -= 1;
+    else if (k != n - 1 && v >= static_cast<float>(k + 1) * step + first) k += 1;
+    idx[i] = (v >= first) & (v <= last) ? k : n;
   }
 }
 void UniformEstimateDefault(const float* xs, size_t m, float first, float last, float denom, float nf, int32_t* idx) {
@@ -94,32 +95,47 @@ __attribute__((target("avx2"))) void UniformEstimateAvx2(const float* xs, size_t
   UniformEstimateBody(xs, m, first, last, denom, nf, idx);
 }
 
-void CountUniform(const float* x, size_t len, int64_t n, float first, float last, float denom, const float* edges, int64_t* c) {
+// `step` != 0: the edges are np::LinspaceF32's step form (see UniformBinsArithAvx2); 0: anything else.
+void CountUniform(const float* x, size_t len, int64_t n, float first, float last, float denom, const float* edges, float step, int64_t* c) {
   constexpr size_t kBlock = 2048;
   int32_t idx[kBlock];
   const float nf = static_cast<float>(n);
+  if (CpuHasAvx2() && step != 0.0f && n < (int64_t(1) << 24)) {
+    // Final bins in one vector pass, then four sub-histograms (bin n: outside the range) so that
+    // repeated bins do not wait on each other's stores. 32-bit counts, flushed before they can wrap.
+    const size_t w = static_cast<size_t>(n) + 1;
+    std::vector<uint32_t> sub(4 * w, 0);
+    uint32_t *s0 = sub.data(), *s1 = s0 + w, *s2 = s1 + w, *s3 = s2 + w;
+    const auto flush = [&] {
+      for (int64_t k = 0; k < n; k++) c[k] += int64_t(s0[k]) + s1[k] + s2[k] + s3[k];
+      std::fill(sub.begin(), sub.end(), 0u);
+    };
+    size_t sinceFlush = 0;
+    for (size_t s = 0; s < len; s += kBlock) {
+      const size_t m = std::min(kBlock, len - s);
+      UniformBinsArithAvx2(x + s, m, first, last, denom, nf, static_cast<int32_t>(n), step, idx);
+      size_t i = 0;
+      for (; i + 4 <= m; i += 4) {
+        s0[idx[i]]++;
+        s1[idx[i + 1]]++;
+        s2[idx[i + 2]]++;
+        s3[idx[i + 3]]++;
+      }
+      for (; i < m; i++) s0[idx[i]]++;
+      if ((sinceFlush += m) >= (size_t(1) << 30)) {
+        flush();
+        sinceFlush = 0;
+      }
+    }
+    flush();
+    return;
+  }
   const int ways = n <= 65536 ? 4 : 1;
   std::vector<int64_t> sub(static_cast<size_t>(n) * static_cast<size_t>(ways), 0);
   const bool avx2 = CpuHasAvx2();
   for (size_t s = 0; s < len; s += kBlock) {
     const size_t m = std::min(kBlock, len - s);
     const float* xs = x + s;
-    // Two gathers per 8 values fix the bins in-vector; on the AMD EPYC this was measured on, scalar
-    // edge corrections after the vector estimate were 25% faster (bench/kernels.bench.ts), so the
-    // gather path is opt-in (MODELOPT_HIST_GATHER=1, for CPUs with fast gathers).
-    static const bool gather = [] {
-      const char* v = std::getenv("MODELOPT_HIST_GATHER");
-      return v != nullptr && v[0] == '1';
-    }();
-    if (avx2 && gather && n < (int64_t(1) << 30)) {
-      // final bins in one vector pass; just count
-      UniformBinsAvx2(xs, m, first, last, denom, nf, static_cast<int32_t>(n), edges, idx);
-      for (size_t i = 0; i < m; i++) {
-        const int32_t k = idx[i];
-        if (k >= 0) sub[static_cast<size_t>(k) * ways + (i & (ways - 1))]++;
-      }
-      continue;
-    }
     if (avx2) UniformEstimateAvx2(xs, m, first, last, denom, nf, idx);
     else UniformEstimateDefault(xs, m, first, last, denom, nf, idx);
     for (size_t i = 0; i < m; i++) {
@@ -153,12 +169,14 @@ std::vector<float> HistUniform(const float* x, size_t len, int64_t n, float firs
   hist.assign(static_cast<size_t>(n), 0.0);
   const float denom = last - first;
   const float* e = edges.data();
+  // the step form of np::LinspaceF32 (its zero-step and float64 forms are not)
+  const float step = pythonRange ? 0.0f : (last - first) / static_cast<float>(n);
   int threads = DefaultThreads();
   std::vector<std::vector<int64_t>> local(static_cast<size_t>(threads));
   ParallelFor(len, kChunk, threads, [&](size_t b, size_t end, int w) {
     auto& c = local[w];
     c.assign(static_cast<size_t>(n), 0);
-    CountUniform(x + b, end - b, n, first, last, denom, e, c.data());
+    CountUniform(x + b, end - b, n, first, last, denom, e, step, c.data());
   });
   for (auto& c : local)
     for (size_t k = 0; k < c.size(); k++) hist[k] += static_cast<double>(c[k]);
@@ -185,13 +203,44 @@ std::vector<double> HistEdges(const float* x, size_t len, const std::vector<E>& 
   return hist;
 }
 
-// min / max over non-NaN values of x[0..n) and whether a NaN was seen (SSE2 when available).
+// ScanMinMax's AVX2 body: 32 values per step in four independent accumulators (one accumulator is
+// bound by the latency of min/max, not by loads). Returns how many values it covered.
+__attribute__((target("avx2"))) size_t ScanMinMaxAvx2(const float* x, size_t n, float& a, float& b, bool& anyNan) {
+  size_t i = 0;
+  __m256 va[4], vb[4], vn = _mm256_setzero_ps();
+  for (int k = 0; k < 4; k++) {
+    va[k] = _mm256_set1_ps(a);
+    vb[k] = _mm256_set1_ps(b);
+  }
+  for (; i + 32 <= n; i += 32) {
+    for (int k = 0; k < 4; k++) {
+      const __m256 v = _mm256_loadu_ps(x + i + 8 * k);
+      va[k] = _mm256_min_ps(v, va[k]);  // v < va ? v : va (NaN keeps va)
+      vb[k] = _mm256_max_ps(v, vb[k]);
+      vn = _mm256_or_ps(vn, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+  }
+  float ta[32], tb[32];
+  for (int k = 0; k < 4; k++) {
+    _mm256_storeu_ps(ta + 8 * k, va[k]);
+    _mm256_storeu_ps(tb + 8 * k, vb[k]);
+  }
+  for (int k = 0; k < 32; k++) {
+    a = ta[k] < a ? ta[k] : a;
+    b = tb[k] > b ? tb[k] : b;
+  }
+  anyNan |= _mm256_movemask_ps(vn) != 0;
+  return i;
+}
+
+// min / max over non-NaN values of x[0..n) and whether a NaN was seen (AVX2 / SSE2 when available).
 void ScanMinMax(const float* x, size_t n, float& mn, float& mx, bool& nan) {
   float a = std::numeric_limits<float>::infinity(), b = -a;
   size_t i = 0;
   bool anyNan = false;
+  if (n >= 32 && CpuHasAvx2()) i = ScanMinMaxAvx2(x, n, a, b, anyNan);
 #ifdef __SSE2__
-  if (n >= 8) {
+  if (n - i >= 8) {
     __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b), vn = _mm_setzero_ps();
     for (; i + 4 <= n; i += 4) {
       const __m128 v = _mm_loadu_ps(x + i);
@@ -206,7 +255,7 @@ void ScanMinMax(const float* x, size_t n, float& mn, float& mx, bool& nan) {
       a = ta[k] < a ? ta[k] : a;
       b = tb[k] > b ? tb[k] : b;
     }
-    anyNan = _mm_movemask_ps(vn) != 0;
+    anyNan |= _mm_movemask_ps(vn) != 0;
   }
 #endif
   for (; i < n; i++) {
@@ -410,6 +459,64 @@ struct OrtAbsBaton : Baton {
   Napi::Value Result(Napi::Env env) override { return WriteHistState(env, out, true, false); }
 };
 
+// torch histc bins of |x| over [0, hi] (hi > 0) for x[0..m): floor((|x| * n) / hi) in float64, n - 1 at
+// the top, n (a bin the caller drops) for NaN, |x| > hi and, with skipZeros, zeros.
+__attribute__((target("avx2"))) void TorchBinsAvx2(const float* xs, size_t m, int32_t n, float hi, bool skipZeros, int32_t* idx) {
+  const __m256 signMask = _mm256_set1_ps(-0.0f), vhi = _mm256_set1_ps(hi), zero = _mm256_setzero_ps();
+  const __m256d nd = _mm256_set1_pd(static_cast<double>(n)), hd = _mm256_set1_pd(static_cast<double>(hi));
+  const __m256i vn = _mm256_set1_epi32(n), vn1 = _mm256_set1_epi32(n - 1);
+  const __m256 skip = skipZeros ? _mm256_castsi256_ps(_mm256_set1_epi32(-1)) : zero;
+  size_t i = 0;
+  for (; i + 8 <= m; i += 8) {
+    const __m256 a = _mm256_andnot_ps(signMask, _mm256_loadu_ps(xs + i));
+    const __m256 keep = _mm256_andnot_ps(_mm256_and_ps(skip, _mm256_cmp_ps(a, zero, _CMP_EQ_OQ)), _mm256_cmp_ps(a, vhi, _CMP_LE_OQ));
+    const __m256d lo = _mm256_div_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)), nd), hd);
+    const __m256d up = _mm256_div_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)), nd), hd);
+    // kept quotients lie in [0, n]: truncation is floor; dropped lanes are replaced below
+    __m256i k = _mm256_set_m128i(_mm256_cvttpd_epi32(up), _mm256_cvttpd_epi32(lo));
+    k = _mm256_min_epi32(k, vn1);
+    k = _mm256_blendv_epi8(vn, k, _mm256_castps_si256(keep));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + i), k);
+  }
+  const double ndS = static_cast<double>(n), hdS = static_cast<double>(hi);
+  for (; i < m; i++) {
+    const float a = std::fabs(xs[i]);
+    const bool keep = (a <= hi) & !(skipZeros & (a == 0.0f));
+    idx[i] = keep ? std::min<int32_t>(static_cast<int32_t>((static_cast<double>(a) * ndS) / hdS), n - 1) : n;
+  }
+}
+
+// max of the kept |x| (not NaN; not zero with skipZeros) over x[0..m) into `mx`; whether any was kept.
+__attribute__((target("avx2"))) bool TorchKeptMaxAvx2(const float* x, size_t m, bool skipZeros, float& mx) {
+  const __m256 signMask = _mm256_set1_ps(-0.0f), zero = _mm256_setzero_ps(), ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  const __m256 skip = skipZeros ? _mm256_castsi256_ps(_mm256_set1_epi32(-1)) : zero;
+  __m256 vm0 = ninf, vm1 = ninf, any = zero;
+  size_t i = 0;
+  for (; i + 16 <= m; i += 16) {
+    for (int h = 0; h < 2; h++) {
+      const __m256 a = _mm256_andnot_ps(signMask, _mm256_loadu_ps(x + i + 8 * h));
+      const __m256 keep = _mm256_andnot_ps(_mm256_and_ps(skip, _mm256_cmp_ps(a, zero, _CMP_EQ_OQ)), _mm256_cmp_ps(a, a, _CMP_ORD_Q));
+      const __m256 v = _mm256_blendv_ps(ninf, a, keep);
+      if (h == 0) vm0 = _mm256_max_ps(vm0, v);
+      else vm1 = _mm256_max_ps(vm1, v);
+      any = _mm256_or_ps(any, keep);
+    }
+  }
+  float t[8];
+  _mm256_storeu_ps(t, _mm256_max_ps(vm0, vm1));
+  bool kept = _mm256_movemask_ps(any) != 0;
+  float r = mx;
+  for (float v : t) r = v > r ? v : r;
+  for (; i < m; i++) {
+    const float a = std::fabs(x[i]);
+    if (a != a || (skipZeros && a == 0.0f)) continue;
+    kept = true;
+    r = a > r ? a : r;
+  }
+  mx = r;
+  return kept;
+}
+
 struct TorchCollectBaton : Baton {
   bool hasState = false, skipZeros = false, empty = false;
   HistState state, out;
@@ -427,6 +534,25 @@ struct TorchCollectBaton : Baton {
       auto& c = local[w];
       c.assign(static_cast<size_t>(n), 0);
       constexpr size_t kBlock = 2048;
+      if (CpuHasAvx2() && hi > 0 && n < (int64_t(1) << 30)) {
+        // bin n collects what is dropped; two sub-histograms let repeated bins overlap
+        const size_t w = static_cast<size_t>(n) + 1;
+        std::vector<int64_t> sub(2 * w, 0);
+        int64_t *s0 = sub.data(), *s1 = s0 + w;
+        int32_t bins[kBlock];
+        for (size_t s = b; s < e; s += kBlock) {
+          const size_t m = std::min(kBlock, e - s);
+          TorchBinsAvx2(data.data + s, m, static_cast<int32_t>(n), hi, skipZeros, bins);
+          size_t i = 0;
+          for (; i + 2 <= m; i += 2) {
+            s0[bins[i]]++;
+            s1[bins[i + 1]]++;
+          }
+          for (; i < m; i++) s0[bins[i]]++;
+        }
+        for (int64_t k = 0; k < n; k++) c[k] = s0[k] + s1[k];
+        return;
+      }
       int64_t idx[kBlock];
       for (size_t s = b; s < e; s += kBlock) {
         const size_t m = std::min(kBlock, e - s);
@@ -459,6 +585,11 @@ struct TorchCollectBaton : Baton {
     std::vector<char> pk(static_cast<size_t>(threads), 0);
     ParallelFor(data.size, kChunk, threads, [&](size_t b, size_t e, int w) {
       float m = -std::numeric_limits<float>::infinity();
+      if (CpuHasAvx2()) {
+        pk[w] = TorchKeptMaxAvx2(data.data + b, e - b, skipZeros, m);
+        pm[w] = m;
+        return;
+      }
       bool any = false;
       for (size_t i = b; i < e; i++) {
         const float a = std::fabs(data.data[i]);
