@@ -34,58 +34,97 @@ bool Smooth(const double* p, size_t n, std::vector<float>& out) {
   return true;
 }
 
-// Element-wise parts of the entropy sums, in passes around one batch of logarithms (fdlibm::LogArray,
-// four per AVX2 vector): the quotients, then the terms p * log(p / q).
-inline void OrtRatios(const float* pk, const float* qk, size_t n, float sp, float sq, float* p, float* q, double* ratio) {
-  for (size_t i = 0; i < n; i++) {
-    const float a = pk[i] / sp;
-    const float b = qk[i] / sq;
-    const float r = a / b;
-    p[i] = a;
-    q[i] = b;
-    ratio[i] = a > 0 && b > 0 ? static_cast<double>(r) : 1.0;
-  }
+// The element-wise terms of the entropy sums, p * log(p / q), with the logarithms from fdlibm (V8's
+// Math.log, so equal to the TS reference's). The scalar forms define the values; the AVX2 forms compute
+// the same IEEE operations four (float64) or eight (float32) lanes at a time in one pass, and hand any
+// lane whose quotient is not a positive normal float64 (where Log4 does not apply) to the scalar form.
+
+// onnxruntime's entropy in float32: a = pk / sp, b = qk / sq, v = a * (float)log((double)(a / b)) where
+// a > 0 and b > 0; 0 where a == 0 and b >= 0; +Inf otherwise. a and b are kept for nothing else.
+inline float OrtTerm(float pk, float qk, float sp, float sq) {
+  const float a = pk / sp;
+  const float b = qk / sq;
+  if (a > 0 && b > 0) return a * static_cast<float>(fdlibm::Log(static_cast<double>(a / b)));
+  return a == 0 && b >= 0 ? 0.0f : std::numeric_limits<float>::infinity();
 }
-inline void OrtTerms(const float* p, const float* q, const double* logs, size_t n, float* v) {
-  const float inf = std::numeric_limits<float>::infinity();
-  for (size_t i = 0; i < n; i++) {
-    const float t = p[i] * static_cast<float>(logs[i]);
-    v[i] = p[i] > 0 && q[i] > 0 ? t : (p[i] == 0 && q[i] >= 0 ? 0.0f : inf);
-  }
+// scipy's entropy terms in float64 from p and q already divided by their sums.
+inline double KlTerm(double p, double q) {
+  if (p > 0 && q > 0) return p * fdlibm::Log(p / q);
+  return p == 0 && q >= 0 ? 0.0 : std::numeric_limits<double>::infinity();
 }
-inline void ScaledRatios(const double* p, const double* q, size_t n, double* ratio) {
-  for (size_t i = 0; i < n; i++) {
-    const double r = p[i] / q[i];
-    ratio[i] = p[i] > 0 && q[i] > 0 ? r : 1.0;
-  }
+
+#ifdef __x86_64__
+// lanes of x that are not positive normal finite float64 (Log4's domain)
+__attribute__((target("avx2"))) inline bool OutsideLog4(__m256d x) {
+  const __m256i b = _mm256_castpd_si256(x);
+  const __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(0x0010000000000000LL), b),
+                                      _mm256_cmpgt_epi64(b, _mm256_set1_epi64x(0x7fefffffffffffffLL)));
+  return !_mm256_testz_si256(bad, bad);
 }
-inline void KlTerms(const double* p, const double* q, double* v, size_t n) {
-  const double inf = std::numeric_limits<double>::infinity();
-  for (size_t i = 0; i < n; i++) {
-    const double t = p[i] * v[i];
-    v[i] = p[i] > 0 && q[i] > 0 ? t : (p[i] == 0 && q[i] >= 0 ? 0.0 : inf);
+__attribute__((target("avx2"))) void OrtTermsAvx2(const float* pk, const float* qk, size_t n, float sp, float sq, float* v) {
+  const __m256 vsp = _mm256_set1_ps(sp), vsq = _mm256_set1_ps(sq), zero = _mm256_setzero_ps();
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 a = _mm256_div_ps(_mm256_loadu_ps(pk + i), vsp);
+    const __m256 b = _mm256_div_ps(_mm256_loadu_ps(qk + i), vsq);
+    const __m256 pos = _mm256_and_ps(_mm256_cmp_ps(a, zero, _CMP_GT_OQ), _mm256_cmp_ps(b, zero, _CMP_GT_OQ));
+    const __m256 r = _mm256_blendv_ps(_mm256_set1_ps(1.0f), _mm256_div_ps(a, b), pos);
+    const __m256d rl = _mm256_cvtps_pd(_mm256_castps256_ps128(r)), rh = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
+    if (OutsideLog4(rl) || OutsideLog4(rh)) {
+      for (size_t k = i; k < i + 8; k++) v[k] = OrtTerm(pk[k], qk[k], sp, sq);
+      continue;
+    }
+    const __m256 logs = _mm256_set_m128(_mm256_cvtpd_ps(fdlibm::Log4(rh)), _mm256_cvtpd_ps(fdlibm::Log4(rl)));
+    const __m256 special = _mm256_andnot_ps(_mm256_and_ps(_mm256_cmp_ps(a, zero, _CMP_EQ_OQ), _mm256_cmp_ps(b, zero, _CMP_GE_OQ)), inf);
+    _mm256_storeu_ps(v + i, _mm256_blendv_ps(special, _mm256_mul_ps(a, logs), pos));
   }
+  for (; i < n; i++) v[i] = OrtTerm(pk[i], qk[i], sp, sq);
+}
+__attribute__((target("avx2"))) void KlTermsAvx2(const double* p, const double* q, size_t n, double* v) {
+  const __m256d zero = _mm256_setzero_pd(), inf = _mm256_set1_pd(std::numeric_limits<double>::infinity());
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d a = _mm256_loadu_pd(p + i), b = _mm256_loadu_pd(q + i);
+    const __m256d pos = _mm256_and_pd(_mm256_cmp_pd(a, zero, _CMP_GT_OQ), _mm256_cmp_pd(b, zero, _CMP_GT_OQ));
+    const __m256d r = _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_div_pd(a, b), pos);
+    if (OutsideLog4(r)) {
+      for (size_t k = i; k < i + 4; k++) v[k] = KlTerm(p[k], q[k]);
+      continue;
+    }
+    const __m256d special = _mm256_andnot_pd(_mm256_and_pd(_mm256_cmp_pd(a, zero, _CMP_EQ_OQ), _mm256_cmp_pd(b, zero, _CMP_GE_OQ)), inf);
+    _mm256_storeu_pd(v + i, _mm256_blendv_pd(special, _mm256_mul_pd(a, fdlibm::Log4(r)), pos));
+  }
+  for (; i < n; i++) v[i] = KlTerm(p[i], q[i]);
+}
+#endif
+
+void OrtTerms(const float* pk, const float* qk, size_t n, float sp, float sq, float* v) {
+#ifdef __x86_64__
+  if (CpuHasAvx2()) return OrtTermsAvx2(pk, qk, n, sp, sq, v);
+#endif
+  for (size_t i = 0; i < n; i++) v[i] = OrtTerm(pk[i], qk[i], sp, sq);
+}
+void KlTerms(const double* p, const double* q, size_t n, double* v) {
+#ifdef __x86_64__
+  if (CpuHasAvx2()) return KlTermsAvx2(p, q, n, v);
+#endif
+  for (size_t i = 0; i < n; i++) v[i] = KlTerm(p[i], q[i]);
 }
 
 // Scratch of one entropy evaluation (one per thread).
 struct EntropyScratch {
-  std::vector<float> pf, qf, vf;
-  std::vector<double> ratio;
+  std::vector<float> vf;
+  std::vector<double> v;
 };
 
-// onnxruntime's entropy(p, q) in float32 with numpy pairwise sums (the logarithms in float64, all at
-// once: fdlibm::LogArray).
+// onnxruntime's entropy(p, q) in float32 with numpy pairwise sums.
 float OrtEntropy(const std::vector<float>& pk, const std::vector<float>& qk, EntropyScratch& w) {
   const size_t n = pk.size();
   const float sp = np::PairwiseSum(pk.data(), n);
   const float sq = np::PairwiseSum(qk.data(), n);
-  w.pf.resize(n);
-  w.qf.resize(n);
   w.vf.resize(n);
-  w.ratio.resize(n);
-  OrtRatios(pk.data(), qk.data(), n, sp, sq, w.pf.data(), w.qf.data(), w.ratio.data());
-  fdlibm::LogArray(w.ratio.data(), w.ratio.data(), n);
-  OrtTerms(w.pf.data(), w.qf.data(), w.ratio.data(), n, w.vf.data());
+  OrtTerms(pk.data(), qk.data(), n, sp, sq, w.vf.data());
   return np::PairwiseSum(w.vf.data(), n);
 }
 
@@ -255,11 +294,9 @@ struct OrtDistributionBaton : Baton {
 // scipy.stats.entropy(p, q) in float64 (pairwise sums), matching reference.ts klDivergence, given
 // pd = p / sum(p) and qd = q / sum(q) already divided.
 double KlDivergenceScaled(const double* pd, const double* qd, size_t n, EntropyScratch& w) {
-  w.ratio.resize(n);
-  ScaledRatios(pd, qd, n, w.ratio.data());
-  fdlibm::LogArray(w.ratio.data(), w.ratio.data(), n);
-  KlTerms(pd, qd, w.ratio.data(), n);
-  return np::PairwiseSum(w.ratio.data(), n);
+  w.v.resize(n);
+  KlTerms(pd, qd, n, w.v.data());
+  return np::PairwiseSum(w.v.data(), n);
 }
 
 struct TorchEntropyBaton : Baton {
@@ -286,75 +323,78 @@ struct TorchEntropyBaton : Baton {
     }
     std::vector<int64_t> cands;
     for (int64_t i = startBin; i <= stop; i += stride) cands.push_back(i);
+    // Integer counts whose total is below 2^53 add up exactly in any order, so sum(p) (the source bins,
+    // the tail folded into the last one) is the total itself; otherwise it is summed as numpy would.
+    bool integral = totalData < 9007199254740992.0;
+    for (double b : bins) integral = integral && b >= 0 && b == std::floor(b);
     std::vector<double> ent(cands.size());
-    std::vector<std::string> errors(static_cast<size_t>(DefaultThreads()));
-    ParallelFor(cands.size(), 8, 0, [&](size_t cb, size_t ce, int) {
-      std::vector<double> p, q, pd, qd, cachedPd(static_cast<size_t>(stop));
+    // A candidate costs in proportion to its bin count: each worker takes every T-th candidate (T
+    // workers) rather than a contiguous run, so that all finish together.
+    const size_t lanes = std::min<size_t>(static_cast<size_t>(DefaultThreads()), cands.size());
+    ParallelFor(lanes, 1, static_cast<int>(lanes), [&](size_t lb, size_t le, int) {
+      std::vector<double> p, q, qd, cachedPd(static_cast<size_t>(stop));
       double cachedSp = std::numeric_limits<double>::quiet_NaN();
       int64_t cachedUpTo = 0;
       EntropyScratch scratch;
       std::vector<int64_t> starts(static_cast<size_t>(nLevels + 1));
-      for (size_t c = cb; c < ce; c++) {
-        const int64_t i = cands[c];
-        const double step = static_cast<double>(i) / static_cast<double>(nLevels);
-        // level l holds the source bins j with l*step <= j < (l+1)*step (np.digitize on
-        // linspace(0, i, nLevels + 1)); its sums come from exact integer prefix sums
-        for (int64_t l = 0; l < nLevels; l++) {
-          const int64_t st = static_cast<int64_t>(std::ceil(static_cast<double>(l) * step));
-          starts[l] = std::min<int64_t>(std::max<int64_t>(st, 0), i);
-        }
-        starts[nLevels] = i;
-        p.assign(static_cast<size_t>(i), 0.0);
-        q.assign(static_cast<size_t>(i), 0.0);
-        double totalNew = 0;
-        for (int64_t l = 0; l < nLevels; l++) {
-          const int64_t a = starts[l], e = std::max(starts[l], starts[l + 1]);
-          const double sum = prefix[e] - prefix[a];
-          const double cnt = nonzero[e] - nonzero[a];
-          const double avg = cnt > 0 ? sum / cnt : 0.0;
-          for (int64_t j = a; j < e; j++) {
-            p[j] = bins[j];
-            if (bins[j] != 0) {
-              q[j] = avg;
-              totalNew += avg;
-            }
+      for (size_t lane = lb; lane < le; lane++)
+        for (size_t c = lane; c < cands.size(); c += lanes) {
+          const int64_t i = cands[c];
+          const double step = static_cast<double>(i) / static_cast<double>(nLevels);
+          // level l holds the source bins j with l*step <= j < (l+1)*step (np.digitize on
+          // linspace(0, i, nLevels + 1)); its sums come from exact integer prefix sums
+          for (int64_t l = 0; l < nLevels; l++) {
+            const int64_t st = static_cast<int64_t>(std::ceil(static_cast<double>(l) * step));
+            starts[l] = std::min<int64_t>(std::max<int64_t>(st, 0), i);
           }
-        }
-        const double tail = suffix[i];
-        totalNew += tail;
-        p[i - 1] += tail;
-        const double totalOld = prefix[i] + tail;
-        if (std::round(totalNew) != totalData || std::round(totalOld) != totalData) {
-          throw KernelError("Count mismatch in the entropy calibrator");
-        }
-        // p / sum(p) and q / sum(q) as the reference divides them, with fewer divisions: p holds the
-        // (fixed) source bins but for its last element, so while sum(p) repeats, the quotients of the
-        // previous candidate are reused; q is one value per level.
-        const double sp = np::PairwiseSum(p.data(), static_cast<size_t>(i));
-        const double sq = np::PairwiseSum(q.data(), static_cast<size_t>(i));
-        if (!(sp == cachedSp)) {
-          cachedSp = sp;
-          cachedUpTo = 0;
-        }
-        for (; cachedUpTo < i - 1; cachedUpTo++) cachedPd[cachedUpTo] = bins[cachedUpTo] / sp;
-        pd.assign(cachedPd.begin(), cachedPd.begin() + (i - 1));
-        pd.push_back(p[i - 1] / sp);
-        qd.resize(static_cast<size_t>(i));
-        const double zero = 0.0 / sq;
-        double lastQ = std::numeric_limits<double>::quiet_NaN(), lastQd = 0;
-        for (int64_t j = 0; j < i; j++) {
-          const double v = q[j];
-          if (v == 0) qd[j] = zero;
+          starts[nLevels] = i;
+          // q: the level's average on its non-zero source bins (the levels tile [0, i))
+          q.resize(static_cast<size_t>(i));
+          qd.resize(static_cast<size_t>(i));
+          double totalNew = 0;
+          for (int64_t l = 0; l < nLevels; l++) {
+            const int64_t a = starts[l], e = std::max(starts[l], starts[l + 1]);
+            const double cnt = nonzero[e] - nonzero[a];
+            const double avg = cnt > 0 ? (prefix[e] - prefix[a]) / cnt : 0.0;
+            for (int64_t j = a; j < e; j++) q[j] = bins[j] != 0 ? avg : 0.0;
+            totalNew += avg * cnt;  // only checked against the total after rounding
+          }
+          const double tail = suffix[i];
+          totalNew += tail;
+          const double last = bins[i - 1] + tail;  // p[i - 1]; p[j] = bins[j] below
+          const double totalOld = prefix[i] + tail;
+          if (std::round(totalNew) != totalData || std::round(totalOld) != totalData) {
+            throw KernelError("Count mismatch in the entropy calibrator");
+          }
+          double sp;
+          if (integral) sp = totalOld;
           else {
-            if (!(v == lastQ)) {
-              lastQ = v;
-              lastQd = v / sq;
-            }
-            qd[j] = lastQd;
+            p.assign(bins.begin(), bins.begin() + i);
+            p[i - 1] = last;
+            sp = np::PairwiseSum(p.data(), static_cast<size_t>(i));
           }
+          const double sq = np::PairwiseSum(q.data(), static_cast<size_t>(i));
+          // p / sum(p) and q / sum(q) as the reference divides them, with fewer divisions: below its last
+          // element p is the source bins, so while sum(p) repeats the earlier quotients are reused (the
+          // last slot is written for this candidate and recomputed for the next); q is one value per level.
+          if (!(sp == cachedSp)) {
+            cachedSp = sp;
+            cachedUpTo = 0;
+          }
+          for (; cachedUpTo < i - 1; cachedUpTo++) cachedPd[cachedUpTo] = bins[cachedUpTo] / sp;
+          cachedPd[i - 1] = last / sp;
+          cachedUpTo = std::min(cachedUpTo, i - 1);
+          // q / sum(q): one division per level
+          const double zero = 0.0 / sq;
+          for (int64_t l = 0; l < nLevels; l++) {
+            const int64_t a = starts[l], e = std::max(starts[l], starts[l + 1]);
+            if (a == e) continue;
+            const double cnt = nonzero[e] - nonzero[a];
+            const double v = cnt > 0 ? ((prefix[e] - prefix[a]) / cnt) / sq : zero;
+            for (int64_t j = a; j < e; j++) qd[j] = bins[j] != 0 ? v : zero;
+          }
+          ent[c] = KlDivergenceScaled(cachedPd.data(), qd.data(), static_cast<size_t>(i), scratch);
         }
-        ent[c] = KlDivergenceScaled(pd.data(), qd.data(), static_cast<size_t>(i), scratch);
-      }
     });
     double best = std::numeric_limits<double>::infinity();
     int64_t bestI = -1;

@@ -111,14 +111,6 @@ __attribute__((target("avx2"))) inline __m256d Log4(__m256d x) {
   const __m256d kIsZero = _mm256_castsi256_pd(_mm256_cmpeq_epi64(k, _mm256_setzero_si256()));
   const __m256d ln2hi = _mm256_set1_pd(kLn2Hi), ln2lo = _mm256_set1_pd(kLn2Lo);
   const __m256d dkHi = _mm256_mul_pd(dk, ln2hi), dkLo = _mm256_mul_pd(dk, ln2lo);
-  // tiny f
-  const __m256d Rt = _mm256_mul_pd(_mm256_mul_pd(f, f), _mm256_sub_pd(_mm256_set1_pd(0.5), _mm256_mul_pd(_mm256_set1_pd(0.33333333333333333), f)));
-  const __m256d tinyK0 = _mm256_sub_pd(f, Rt);
-  const __m256d tinyK = _mm256_sub_pd(dkHi, _mm256_sub_pd(_mm256_sub_pd(Rt, dkLo), f));
-  __m256d tiny = _mm256_blendv_pd(tinyK, tinyK0, kIsZero);
-  const __m256d fZero = _mm256_cmp_pd(f, zero, _CMP_EQ_OQ);
-  const __m256d exactK = _mm256_add_pd(dkHi, dkLo);
-  tiny = _mm256_blendv_pd(tiny, _mm256_blendv_pd(exactK, zero, kIsZero), fZero);
   // general
   const __m256d s = _mm256_div_pd(f, _mm256_add_pd(_mm256_set1_pd(2.0), f));
   const __m256d z = _mm256_mul_pd(s, s);
@@ -140,6 +132,15 @@ __attribute__((target("avx2"))) inline __m256d Log4(__m256d x) {
   const __m256d b = _mm256_blendv_pd(bK, bK0, kIsZero);
   const __m256d general = _mm256_blendv_pd(b, a, iiPos);
   const __m256i small = _mm256_cmpgt_epi64(_mm256_set1_epi64x(3), _mm256_and_si256(_mm256_add_epi64(hx, _mm256_set1_epi64x(2)), _mm256_set1_epi64x(0x000fffff)));
+  if (_mm256_testz_si256(small, small)) return general;  // no lane within 2^-20 of a power of two
+  // tiny f (x within about 2^-20 of a power of two)
+  const __m256d Rt = _mm256_mul_pd(_mm256_mul_pd(f, f), _mm256_sub_pd(_mm256_set1_pd(0.5), _mm256_mul_pd(_mm256_set1_pd(0.33333333333333333), f)));
+  const __m256d tinyK0 = _mm256_sub_pd(f, Rt);
+  const __m256d tinyK = _mm256_sub_pd(dkHi, _mm256_sub_pd(_mm256_sub_pd(Rt, dkLo), f));
+  __m256d tiny = _mm256_blendv_pd(tinyK, tinyK0, kIsZero);
+  const __m256d fZero = _mm256_cmp_pd(f, zero, _CMP_EQ_OQ);
+  const __m256d exactK = _mm256_add_pd(dkHi, dkLo);
+  tiny = _mm256_blendv_pd(tiny, _mm256_blendv_pd(exactK, zero, kIsZero), fZero);
   return _mm256_blendv_pd(general, tiny, _mm256_castsi256_pd(small));
 }
 
