@@ -292,3 +292,24 @@ test('a float16 model is reduced in the graph (its reductions widened to float) 
   assert.ok(Math.abs(t.ranges['s'].min - sig(-4.5)) < 1e-3 && Math.abs(t.ranges['s'].max - sig(4)) < 1e-3, JSON.stringify(t.ranges['s']));
   assert.equal(t.ranges['s'].nanCount, 0);
 });
+
+test('only what the calibrated tensors need is run: a model tail that fails on the data does not stop any method', async () => {
+  // x [?, 4] → r = Relu(x) (calibrated) → y = Reshape(r, [7, 7, 7]) (the output; fails for every batch)
+  const shape = onnx.TensorProto.create({ name: 'shape', dims: [3], dataType: DataType.INT64, int64Data: [7, 7, 7] });
+  const model = buildModel({
+    nodes: [makeNode('Relu', ['x'], ['r'], 'relu'), makeNode('Reshape', ['r', 'shape'], ['y'], 'tail')],
+    inputs: [dvi('x', [null, 4])],
+    outputs: [dvi('y', [7, 7, 7])],
+    initializers: [shape as never],
+  });
+  const rows = 6;
+  const xs = Float32Array.from({ length: rows * 4 }, (_, i) => Math.cos(i) * 2);
+  const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, 4], data: xs } } };
+  for (const method of ['minmax', 'entropy', 'percentile', 'torch_entropy'] as const) {
+    const t = await calibrate(model, { method, tensors: ['x', 'r'], data, alwaysCollectHistograms: true });
+    assert.equal(t.ranges['r'].max, Math.max(...xs), method);
+    assert.equal(t.ranges['r'].min, 0, method);
+    assert.equal(t.ranges['x'].min, Math.min(...xs), method);
+    assert.equal(t.samples, rows, method);
+  }
+});

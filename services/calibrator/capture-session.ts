@@ -4,8 +4,8 @@
  */
 import os from 'node:os';
 import ort from 'onnxruntime-node';
-import type { ModelProto, ValueInfoProto } from '../core/onnx/index.js';
-import { defaultOpset, encodeModel, halfToFloat, onnx } from '../core/onnx/index.js';
+import type { GraphProto, ModelProto, ValueInfoProto } from '../core/onnx/index.js';
+import { defaultOpset, encodeModel, halfToFloat, neededForTargets, onnx } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
 
@@ -77,15 +77,9 @@ export class CaptureSession {
   static async create(model: ModelProto, tensors: readonly string[], opts: CaptureSessionOptions = {}): Promise<CaptureSession> {
     checkCapturable(model, tensors);
     const g = model.graph!;
-    const present = new Set(g.output.map((o) => o.name));
-    const added: ValueInfoProto[] = [];
-    for (const t of tensors) {
-      if (present.has(t)) continue;
-      present.add(t);
-      // No type: onnxruntime infers it. (The graph's value_info, when present, is kept as is.)
-      added.push(onnx.ValueInfoProto.create({ name: t }) as unknown as ValueInfoProto);
-    }
-    const augmented: ModelProto = { ...model, graph: { ...g, output: [...g.output, ...added] } } as ModelProto;
+    // With tensors to capture, the graph is cut down to what they need and they are its only outputs;
+    // with none, it is the model as it is (plain inference).
+    const augmented: ModelProto = tensors.length ? { ...model, graph: { ...g, ...neededForTargets(g, tensors), output: outputsFor(g, tensors) } } as ModelProto : model;
     const session = await openSession(augmented, opts, (m) => `onnxruntime could not load the model: ${m}`);
     return new CaptureSession(session, [...tensors], new Set(session.inputNames));
   }
@@ -122,6 +116,15 @@ export class CaptureSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * Graph outputs naming `tensors`: a graph output's own entry where there is one, else one without a
+ * type (onnxruntime infers it; the graph's value_info, when present, is kept as is).
+ */
+function outputsFor(g: GraphProto, tensors: readonly string[]): ValueInfoProto[] {
+  const declared = new Map(g.output.map((o) => [o.name, o]));
+  return [...new Set(tensors)].map((t) => declared.get(t) ?? (onnx.ValueInfoProto.create({ name: t }) as unknown as ValueInfoProto));
 }
 
 /** Whether float16 appears among the graph's inputs, initializers, value types or Cast targets. */
@@ -174,7 +177,9 @@ export class ReducingSession {
     checkCapturable(model, tensors);
     const g = model.graph!;
     const v = defaultOpset(model);
-    const nodes = [...g.node];
+    // only what the requested tensors need is computed: the model's own outputs are not fetched
+    const needed = neededForTargets(g, tensors);
+    const nodes = [...needed.node];
     const P = '__modelopt_calib';
     const INT = onnx.AttributeProto.AttributeType.INT;
     const INTS = onnx.AttributeProto.AttributeType.INTS;
@@ -227,8 +232,8 @@ export class ReducingSession {
       parts[k] = [`${p}_dims`, ...widened];
     }
     nodes.push(mk('Concat', parts.flat(), ReducingSession.OUT, { axis: 0 }));
-    const outputs: ValueInfoProto[] = [...g.output, onnx.ValueInfoProto.create({ name: ReducingSession.OUT }) as unknown as ValueInfoProto];
-    const augmented: ModelProto = { ...model, graph: { ...g, node: nodes, output: outputs } } as ModelProto;
+    const outputs: ValueInfoProto[] = [onnx.ValueInfoProto.create({ name: ReducingSession.OUT }) as unknown as ValueInfoProto];
+    const augmented: ModelProto = { ...model, graph: { ...g, node: nodes, initializer: needed.initializer, output: outputs } } as ModelProto;
     const session = await openSession(augmented, opts, (m) =>
       /type|Type/.test(m) && /int|bool/.test(m)
         ? `only float32/float16 activations can be calibrated (${m})`

@@ -87,6 +87,35 @@ function collectOuterRefs(g: GraphProto, out: Set<string>): void {
   for (const o of g.output) if (!local.has(o.name)) out.add(o.name);
 }
 
+/**
+ * The part of `graph` that computing `targets` needs: the nodes they depend on (subgraph reads
+ * included), in their original order, and the initializers those nodes read (or that are graph inputs).
+ * Graph inputs are kept as they are.
+ */
+export function neededForTargets(graph: GraphProto, targets: Iterable<string>): { node: NodeProto[]; initializer: TensorProto[] } {
+  const producer = new Map<string, number>();
+  graph.node.forEach((n, i) => {
+    for (const o of n.output) if (o) producer.set(o, i);
+  });
+  const keep = new Uint8Array(graph.node.length);
+  const read = new Set<string>();
+  const stack: string[] = [...targets];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (read.has(t)) continue;
+    read.add(t);
+    const i = producer.get(t);
+    if (i === undefined || keep[i]) continue;
+    keep[i] = 1;
+    const n = graph.node[i]!;
+    for (const x of n.input) if (x && !read.has(x)) stack.push(x);
+    for (const x of implicitInputs(n)) if (!read.has(x)) stack.push(x);
+  }
+  // an initializer that is also a graph input (IR < 4) stays, or the input would become a required feed
+  const inputs = new Set(graph.input.map((i) => i.name));
+  return { node: graph.node.filter((_, i) => keep[i]), initializer: graph.initializer.filter((t) => read.has(t.name) || inputs.has(t.name)) };
+}
+
 export class Graph {
   readonly proto: GraphProto;
   private producerIdx?: Map<string, NodeProto[]>;
