@@ -2,7 +2,7 @@
  * One measured run for bench/calibrator.bench.ts, in its own process so that peak RSS is clean.
  *   node --import tsx bench/calibrator-child.ts <json args>
  * args: { model, data?, tensors (file of a JSON list) | tensorList, method | 'bare', level?, range? }
- * Prints one JSON line: wall seconds, peak RSS (KB) of this process, samples.
+ * Prints one JSON line: wall seconds, CPU seconds (all threads), peak RSS (KB) of this process, samples.
  */
 import fs from 'node:fs';
 import { loadModel } from '../services/core/onnx/index.js';
@@ -28,6 +28,7 @@ const a = JSON.parse(process.argv[2]!) as Args;
 const model = loadModel(a.model);
 const tensors: string[] = a.tensors ? JSON.parse(fs.readFileSync(a.tensors, 'utf8')) : [];
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 let samples = 0;
 if (a.method === 'bare' || a.method === 'capture') {
   // plain inference over the same feeds (bare: the model's outputs only; capture: + the tensors as outputs)
@@ -46,4 +47,5 @@ if (a.method === 'bare' || a.method === 'capture') {
   samples = t.samples;
 }
 const wall = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ wall_s: wall, max_rss_kb: process.resourceUsage().maxRSS, samples }));
+const cpu = process.cpuUsage(c0);
+console.log(JSON.stringify({ wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6, max_rss_kb: process.resourceUsage().maxRSS, samples }));

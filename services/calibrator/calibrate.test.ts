@@ -313,3 +313,28 @@ test('only what the calibrated tensors need is run: a model tail that fails on t
     assert.equal(t.samples, rows, method);
   }
 });
+
+test('float32-max values whose sums overflow are not taken for NaN/Inf; both-way overflow is counted exactly too', async () => {
+  // x [?, 4] → n = Neg(x); rows of ±3e38 sentinels (sums overflow) and one row mixing both signs
+  const model = buildModel({ nodes: [makeNode('Neg', ['x'], ['n'], 'neg')], inputs: [dvi('x', [null, 4])], outputs: [dvi('n', [null, 4])] });
+  const big = 3e38;
+  const rows = [
+    [-big, -big, -big, 1],
+    [-big, -big, 2, -big],
+    [big, big, -big, -big],
+    [0.5, -0.25, 3, 4],
+  ];
+  const xs = Float32Array.from(rows.flat());
+  const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows.length, 4], data: xs } } };
+  for (const reductionStepsPerRun of [1, 4]) {
+    const t = await calibrate(model, { method: 'minmax', tensors: ['x', 'n'], data, reductionStepsPerRun });
+    for (const [name, sign] of [['x', 1], ['n', -1]] as const) {
+      const r = t.ranges[name];
+      assert.equal(r.min, sign > 0 ? Math.fround(-big) : -Math.fround(big), name);
+      assert.equal(r.max, sign > 0 ? Math.fround(big) : Math.fround(big), name);
+      assert.equal(r.nanCount, 0, name);
+      assert.equal(r.infCount, 0, name);
+      assert.ok(!r.warnings?.some((w) => /NaN|Inf/.test(w)), `${name}: ${r.warnings}`);
+    }
+  }
+});

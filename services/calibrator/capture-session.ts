@@ -143,7 +143,7 @@ export interface Reduced {
   max: number;
   /** elements of the tensor in this batch. */
   size: number;
-  /** false when the batch holds NaN or ±Inf (sum of x - x is not 0): fetch the tensor itself then. */
+  /** false when the batch may hold NaN or ±Inf (an infinite min or max, or a NaN row sum): fetch the tensor itself then. */
   finite: boolean;
   /** min |x| (only when asked for). */
   absMin?: number;
@@ -155,8 +155,9 @@ export interface Reduced {
  * ReduceMin/ReduceMax nodes). Per tensor: Unsqueeze(-1) + Flatten(1) view it as [d0, rest] rows (both
  * alias, no copy; a scalar becomes [1, 1]), so that onnxruntime spreads the reductions over its threads
  * (a reduction to one value runs on one); ReduceMin, ReduceMax and ReduceSum per row (the sum is the
- * NaN/Inf check: onnxruntime's ReduceMin/Max skip NaN, the sum does not; a sum that overflows only costs
- * an exact re-fetch), the [d0, rest] dims, and on request ReduceMin(Abs). The rows are folded here.
+ * NaN check: onnxruntime's ReduceMin/Max skip NaN, the sum does not; ±Inf shows in the min or max), the
+ * [d0, rest] dims, and on request ReduceMin(Abs). The rows are folded here. Only the nodes the tensors
+ * need are kept: the model's own outputs are not computed.
  *
  * Every result goes into ONE float Concat, tensor after tensor. That matters: onnxruntime orders nodes by
  * a depth-first walk back from the graph's outputs, so the reductions of a tensor are scheduled right
@@ -262,18 +263,22 @@ export class ReducingSession {
       q += 2;
       let mn = Infinity;
       let mx = -Infinity;
-      let sum = 0;
+      let nanSum = false;
       let am = Infinity;
       for (let r = 0; r < rows; r++) {
         const a = v[q + r]!;
         const b = v[q + rows + r]!;
         if (a < mn || a !== a) mn = a;
         if (b > mx || b !== b) mx = b;
-        sum += v[q + 2 * rows + r]!;
+        const sum = v[q + 2 * rows + r]!;
+        nanSum ||= sum !== sum;
         if (this.absMin) am = Math.min(am, v[q + 3 * rows + r]!);
       }
       q += (this.absMin ? 4 : 3) * rows;
-      const red: Reduced = { min: mn, max: mx, size: rows * rest, finite: Number.isFinite(sum) && Number.isFinite(mn) && Number.isFinite(mx) };
+      // ±Inf shows in the min or max; NaN, which they skip, makes its row's sum NaN. A sum that merely
+      // overflows (float32-max attention masks) is not NaN; one that overflows both ways is, and costs
+      // an exact re-fetch.
+      const red: Reduced = { min: mn, max: mx, size: rows * rest, finite: !nanSum && Number.isFinite(mn) && Number.isFinite(mx) };
       if (this.absMin) red.absMin = am;
       res.set(name, red);
     }
