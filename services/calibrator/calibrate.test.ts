@@ -89,7 +89,10 @@ test('entropy with a single candidate window (the defaults): same table as with 
     assert.ok(tensors.every((t) => full.tensors[t].ort !== undefined));
     const a = await computeTable(fast, kernels);
     const b = await computeTable(full, kernels);
-    for (const t of tensors) assert.deepEqual([a.ranges[t].low, a.ranges[t].high], [b.ranges[t].low, b.ranges[t].high], `${name} ${t}`);
+    // without a histogram pass the min/max pass runs at level 'all', with one at 'basic': the same
+    // values up to the layout-optimised kernels' rounding (measured up to ~3e-6 relative)
+    const close = (x: number, y: number) => Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(y));
+    for (const t of tensors) assert.ok(close(a.ranges[t].low, b.ranges[t].low) && close(a.ranges[t].high, b.ranges[t].high), `${name} ${t}: ${a.ranges[t].low}..${a.ranges[t].high} vs ${b.ranges[t].low}..${b.ranges[t].high}`);
     // sharded: ranges per shard, merged, then the second round has nothing to run
     const cuts = [0, 20, 64];
     const r1 = await Promise.all([0, 1].map((k) => collectStatistics(model, { method: 'entropy', tensors, data, range: { start: cuts[k]!, end: cuts[k + 1]! }, stopAfterRanges: true })));

@@ -182,6 +182,8 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
     const isTorch = opts.method.startsWith('torch_');
     const global = (usesOrtHistogram(opts.method) || isTorch) && (opts.histogramRange ?? (isTorch ? 'streaming' : 'global')) === 'global';
     const t0 = Date.now();
+    // the min/max pass alone decides the table: minmax, and entropy whose only candidate window is the range
+    const rangesDecide = opts.method === 'minmax' || (opts.method === 'entropy' && entropyHasSingleCandidate(hopts) && !opts.alwaysCollectHistograms);
 
     /** the steps [start, end) in groups of `group`: feeds and rows of the first input (checks for cancellation). */
     function* stepGroups(size = group, from = start, to = end): Generator<{ j: number; feeds: Feed[]; rows: number }> {
@@ -218,7 +220,11 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
      * tensor holds NaN/Inf is run again with that tensor fetched, so that its values are counted exactly.
      */
     const minmaxPass = async (): Promise<number> => {
-      reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, absMin: opts.method === 'percentile' });
+      // Where this pass alone decides the table, level 'all' unless the caller set one (layout-optimised
+      // kernels, ranges within a few 1e-6 of 'basic'); where a histogram pass follows, the capture level,
+      // so that both passes see the same values (docs/compatibility.md).
+      const level = opts.session?.graphOptimizationLevel ?? (rangesDecide ? 'all' : undefined);
+      reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, graphOptimizationLevel: level, absMin: opts.method === 'percentile' });
       let samples = 0;
       /** the reductions of steps [i, j) in one run; a grouped run that onnxruntime rejects is redone step by step. */
       const reduceSteps = async (i: number, j: number): Promise<{ feeds: Feed[]; rows: number; red: Map<string, Reduced> }[]> => {
