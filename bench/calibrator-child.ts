@@ -43,7 +43,7 @@ if (a.method === 'bare' || a.method === 'capture') {
   await s.release();
   plan.close();
 } else {
-  const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: { graphOptimizationLevel: a.level ?? 'basic' }, histogramRange: a.histogramRange, stepsPerRun: a.stepsPerRun, reductionStepsPerRun: a.reductionStepsPerRun, histogram: a.numBins ? { numBins: a.numBins } : undefined, alwaysCollectHistograms: a.alwaysCollectHistograms });
+  const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: a.level ? { graphOptimizationLevel: a.level } : undefined, histogramRange: a.histogramRange, stepsPerRun: a.stepsPerRun, reductionStepsPerRun: a.reductionStepsPerRun, histogram: a.numBins ? { numBins: a.numBins } : undefined, alwaysCollectHistograms: a.alwaysCollectHistograms });
   samples = t.samples;
 }
 const wall = (performance.now() - t0) / 1000;

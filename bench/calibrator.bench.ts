@@ -145,8 +145,8 @@ if (parts.has('3')) {
     const reps = Number(process.env.CALIB_BENCH_REPS ?? 3);
     const timed: [string, Record<string, unknown>][] = [
       ['bare inference (level all, 1 sample per run)', { ...base, method: 'bare', level: 'all' }],
-      ['minmax (in-graph reductions, 4 samples per run)', { ...base, method: 'minmax' }],
-      ['entropy (defaults 128/128: min/max pass only)', { ...base, method: 'entropy' }],
+      ['minmax (in-graph reductions, 4 samples per run, level all)', { ...base, method: 'minmax' }],
+      ['entropy (defaults 128/128: min/max pass only, level all)', { ...base, method: 'entropy' }],
     ];
     const best = new Map<string, Run>();
     for (let r = 0; r < reps; r++) {
@@ -162,6 +162,7 @@ if (parts.has('3')) {
       ['bare inference (level all, 4 samples per run)', child({ ...base, method: 'bare', level: 'all', stepsPerRun: 4 })],
       ['bare inference (level disabled)', child({ ...base, method: 'bare', level: 'disabled' })],
       ['capture only (level basic, the default)', child({ ...base, method: 'capture', level: 'basic' })],
+      ['minmax, level basic', child({ ...base, method: 'minmax', level: 'basic' })],
       ['minmax, 1 sample per run', child({ ...base, method: 'minmax', reductionStepsPerRun: 1 })],
       ['entropy, 128 bins, histogram forced (2 passes)', child({ ...base, method: 'entropy', alwaysCollectHistograms: true })],
       ['entropy, 2048 bins (961 windows searched, 2 passes)', child({ ...base, method: 'entropy', numBins: 2048 })],
