@@ -230,6 +230,20 @@ export class AGraph {
     return out ?? EMPTY;
   }
 
+  /**
+   * Consumers of tensor id `id` without a view: consumerAt(k) for consumerStart(id) <= k < consumerEnd(id),
+   * in node order (for loops that run per node; an id < 0 has none).
+   */
+  consumerStart(id: number): number {
+    return id < 0 ? 0 : this.consStart[id]!;
+  }
+  consumerEnd(id: number): number {
+    return id < 0 ? 0 : this.consStart[id + 1]!;
+  }
+  consumerAt(k: number): number {
+    return this.consList[k]!;
+  }
+
   /** Consumers of a tensor id, in node order. */
   consumersOf(id: number): NodeIds {
     return id < 0 ? NONE : this.consList.subarray(this.consStart[id]!, this.consStart[id + 1]!);

@@ -33,11 +33,12 @@ export class PathMatcher {
   }
 
   private match(i: number, types: readonly string[], k: number, forward: boolean, wild: readonly string[], out: number[]): boolean {
+    const g = this.g;
     for (;;) {
       if (k >= types.length) return true;
       const want = types[k]!;
       const t = this.effectiveType(i);
-      const isMatch = t === want || this.g.ops[i] === want;
+      const isMatch = t === want || g.ops[i] === want;
       const isWild = wild.includes(t);
       const optional = OPTIONAL.has(want);
       if (!isMatch && !isWild && !optional) return false;
@@ -48,12 +49,23 @@ export class PathMatcher {
         k = next;
         continue;
       }
-      const level = forward ? this.g.children(i) : this.g.parents(i);
-      for (const nx of level) {
-        const sub: number[] = [];
-        if (this.match(nx, types, next, forward, wild, sub)) {
-          for (const s of sub) out.push(s);
-          return true;
+      // the next level, read straight from the index (no per-level arrays: this runs for every node); what a
+      // failed branch appended is dropped again
+      const mark = out.length;
+      if (forward) {
+        for (let o = g.outStart[i]!; o < g.outStart[i + 1]!; o++) {
+          const id = g.outIds[o]!;
+          for (let c = g.consumerStart(id); c < g.consumerEnd(id); c++) {
+            if (this.match(g.consumerAt(c), types, next, forward, wild, out)) return true;
+            out.length = mark;
+          }
+        }
+      } else {
+        for (let p = g.inStart[i]!; p < g.inStart[i + 1]!; p++) {
+          const id = g.inIds[p]!;
+          if (id < 0 || g.prodCount[id] !== 1) continue;
+          if (this.match(g.prodFirst[id]!, types, next, forward, wild, out)) return true;
+          out.length = mark;
         }
       }
       return next >= types.length;
