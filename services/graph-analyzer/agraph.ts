@@ -56,7 +56,8 @@ export class AGraph {
   readonly outIds: Int32Array;
   /** first producer per tensor id (-1: none) and how many producers it has */
   readonly prodFirst: Int32Array;
-  readonly prodCount: Int32Array;
+  /** producers per tensor id: 0, 1, or 2 for two or more (only those cases are ever asked). */
+  readonly prodCount: Uint8Array;
   /** consumers per tensor id, CSR */
   private readonly consStart: Int32Array;
   private readonly consList: Int32Array;
@@ -139,14 +140,14 @@ export class AGraph {
     this.graphInputs = new NameFlags(tid, this.isGraphInput, unindexedInputs);
     // pass 2: producers and consumer counts
     this.prodFirst = new Int32Array(nt).fill(-1);
-    this.prodCount = new Int32Array(nt);
+    this.prodCount = new Uint8Array(nt);
     const cnt = new Int32Array(nt + 1);
     for (let i = 0; i < n; i++) {
       for (let k = outStart[i]!; k < outStart[i + 1]!; k++) {
         const id = outIds[k]!;
         if (id < 0) continue;
         if (this.prodFirst[id] === -1) this.prodFirst[id] = i;
-        this.prodCount[id]!++;
+        if (this.prodCount[id]! < 2) this.prodCount[id]!++;
       }
     }
     for (let k = 0; k < nIn; k++) if (inIds[k]! >= 0) cnt[inIds[k]! + 1]!++;
