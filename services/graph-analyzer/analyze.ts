@@ -198,7 +198,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
     tensorsToCalibrate: pred.activations,
     opTypeCounts,
     partitions,
-    predictedQuantizedNodes: [...pred.withDqInput].sort((a, b) => a - b).map((i) => g.names[i]!),
+    predictedQuantizedNodes: pred.withDqInput.map((i) => g.names[i]!),
     opset,
   };
 }

@@ -25,50 +25,50 @@ export class Backbones {
     this.fusible = new Int32Array(g.size).fill(-2);
   }
 
+  /** the walk's explicit stack of [node, next input slot], kept between calls */
+  private readonly stackNode: number[] = [];
+  private readonly stackSlot: number[] = [];
+
   /**
    * The first Conv found by an upward depth-first walk through non-initializer inputs, input 0 first
-   * (the node itself when it is a Conv). Memoised, iterative.
+   * (the node itself when it is a Conv). Memoised, iterative, on the index's tensor ids.
    */
   firstConvAbove(root: number): number {
     const memo = this.firstConv;
     if (memo[root] !== -2) return memo[root]!;
-    // Explicit stack of [node, next input index].
-    const stackNode: number[] = [root];
-    const stackIdx: number[] = [0];
+    const g = this.g;
+    const stackNode = this.stackNode;
+    const stackSlot = this.stackSlot;
+    stackNode.push(root);
+    stackSlot.push(g.inStart[root]!);
     while (stackNode.length) {
       const top = stackNode.length - 1;
       const i = stackNode[top]!;
       if (memo[i] !== -2) {
         stackNode.pop();
-        stackIdx.pop();
+        stackSlot.pop();
         continue;
       }
-      if (this.g.ops[i] === 'Conv') {
+      if (g.ops[i] === 'Conv') {
         memo[i] = i;
         stackNode.pop();
-        stackIdx.pop();
+        stackSlot.pop();
         continue;
       }
-      const ins = this.g.inputs(i);
-      let k = stackIdx[top]!;
+      const end = g.inStart[i + 1]!;
+      let k = stackSlot[top]!;
       let pushed = false;
       let found = -1;
-      while (k < ins.length) {
-        const t = ins[k]!;
-        if (!t || this.g.initializers.has(t)) {
-          k++;
-          continue;
-        }
-        const p = this.g.firstProducer(t);
-        if (p < 0) {
-          k++;
-          continue;
-        }
+      for (; k < end; k++) {
+        const id = g.inIds[k]!;
+        if (id < 0 || g.isInit[id]) continue;
+        const p = g.prodFirst[id]!;
+        if (p < 0) continue;
         const r = memo[p]!;
         if (r === -2) {
-          stackIdx[top] = k;
+          stackSlot[top] = k;
           stackNode.push(p);
-          stackIdx.push(0);
+          stackSlot.push(g.inStart[p]!);
           pushed = true;
           break;
         }
@@ -76,12 +76,11 @@ export class Backbones {
           found = r;
           break;
         }
-        k++;
       }
       if (pushed) continue;
       memo[i] = found;
       stackNode.pop();
-      stackIdx.pop();
+      stackSlot.pop();
     }
     return memo[root]!;
   }

@@ -33,8 +33,8 @@ export interface Prediction {
   marked: string[];
   /** Marked tensors that are activations (not initializers): what calibration must cover. */
   activations: string[];
-  /** Node ids with at least one input produced by a DequantizeLinear after post-processing. */
-  withDqInput: Set<number>;
+  /** Node ids (ascending) with at least one input produced by a DequantizeLinear after post-processing. */
+  withDqInput: number[];
   /** Node ids ORT actually quantizes (selected, of an allowed type, not excluded). */
   quantizedByOrt: number[];
 }
@@ -137,25 +137,23 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
       recvCount[id] = c + 1;
     }
   }
-  // Which (tensor, consumer) inputs read a DQ output; and for dedicated pairs, which consumer pair 1 feeds.
-  // node -> tensor ids it reads through a DequantizeLinear (few per node: small arrays)
-  const dqInputs = new Map<number, number[]>();
-  const give = (node: number, t: number): void => {
-    const s = dqInputs.get(node);
-    if (!s) dqInputs.set(node, [t]);
-    else if (!s.includes(t)) s.push(t);
+  // Which (tensor, consumer) inputs read a DQ output, as a flag per input slot of the index (a node reading a
+  // tensor twice has both slots set and cleared together); and for dedicated pairs, which consumer pair 1 feeds.
+  const dqSlot = new Uint8Array(g.inIds.length);
+  const setSlots = (node: number, t: number, v: 0 | 1): void => {
+    for (let k = g.inStart[node]!; k < g.inStart[node + 1]!; k++) if (g.inIds[k] === t) dqSlot[k] = v;
   };
-  const take = (node: number, t: number): void => {
-    const s = dqInputs.get(node);
-    if (!s) return;
-    const k = s.indexOf(t);
-    if (k >= 0) s.splice(k, 1);
+  const giveAll = (t: number): void => {
+    for (let k = g.consumerStart(t); k < g.consumerEnd(t); k++) setSlots(g.consumerAt(k), t, 1);
+  };
+  const takeAll = (t: number): void => {
+    for (let k = g.consumerStart(t); k < g.consumerEnd(t); k++) setSlots(g.consumerAt(k), t, 0);
   };
   const dedicated = new Map<number, ArrayLike<number>>();
   const activations: string[] = [];
   for (const t of markedIds) {
     if (g.isInit[t]) {
-      for (const c of g.consumersOf(t)) give(c, t);
+      giveAll(t);
       continue;
     }
     const p = g.prodFirst[t]!;
@@ -164,16 +162,16 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     const r = receivingOf(t);
     if (r.length > 1) {
       dedicated.set(t, r);
-      for (let k = 0; k < r.length; k++) give(r[k]!, t);
-    } else for (const c of g.consumersOf(t)) give(c, t);
+      for (let k = 0; k < r.length; k++) setSlots(r[k]!, t, 1);
+    } else giveAll(t);
   }
   for (const e of o.noQuantize) {
     if (o.removal === 'intended') {
       // Remove the pair that feeds the consumer: its own pair when pairs are dedicated, else the one shared pair.
       const t = g.tensorId(e.tensor);
       if (t < 0 || !markedFlag[t] || g.isInit[t]) continue;
-      if (dedicated.has(t)) take(e.consumer, t);
-      else for (const c of g.consumersOf(t)) take(c, t);
+      if (dedicated.has(t)) setSlots(e.consumer, t, 0);
+      else takeAll(t);
       continue;
     }
     const name0 = g.outputs(e.producer)[0];
@@ -181,7 +179,7 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     if (t0 < 0 || !markedFlag[t0] || g.isInit[t0]) continue;
     const r = dedicated.get(t0);
     if (!r) {
-      for (const c of g.consumersOf(t0)) take(c, t0);
+      takeAll(t0);
       continue;
     }
     // Dedicated pairs: the source's first consumer after ORT's sort is a raw (unquantized) reader when one is
@@ -189,10 +187,17 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     const rset = new Set(Array.from(r));
     const rawFirst = g.consumersOf(t0).some((c) => !rset.has(c) && readyWith(g, c, name0!));
     if (rawFirst) continue;
-    take(r[0]!, t0);
+    setSlots(r[0]!, t0, 0);
   }
-  const withDqInput = new Set<number>();
-  for (const [n, s] of dqInputs) if (s.length) withDqInput.add(n);
+  const withDqInput: number[] = [];
+  for (let i = 0; i < g.size; i++) {
+    for (let k = g.inStart[i]!; k < g.inStart[i + 1]!; k++) {
+      if (dqSlot[k]) {
+        withDqInput.push(i);
+        break;
+      }
+    }
+  }
   return { marked: markedIds.map((t) => g.tensorNames[t]!), activations, withDqInput, quantizedByOrt: should };
 }
 
