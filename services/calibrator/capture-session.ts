@@ -1,6 +1,7 @@
 /**
- * An onnxruntime-node session whose graph outputs include the tensors to capture (as the reference
- * and onnxruntime's calibrators do: the tensors become extra graph outputs).
+ * onnxruntime-node sessions for calibration. CaptureSession makes the tensors to capture graph outputs (as
+ * the reference and onnxruntime's calibrators do), but unlike them keeps only the nodes those tensors
+ * need: the model's own outputs are not computed. ReducingSession reduces the tensors inside the graph.
  */
 import os from 'node:os';
 import ort from 'onnxruntime-node';
