@@ -337,6 +337,7 @@ struct TorchEntropyBaton : Baton {
       int64_t cachedUpTo = 0;
       EntropyScratch scratch;
       std::vector<int64_t> starts(static_cast<size_t>(nLevels + 1));
+      std::vector<double> levelAvg(static_cast<size_t>(nLevels));
       for (size_t lane = lb; lane < le; lane++)
         for (size_t c = lane; c < cands.size(); c += lanes) {
           const int64_t i = cands[c];
@@ -356,6 +357,7 @@ struct TorchEntropyBaton : Baton {
             const int64_t a = starts[l], e = std::max(starts[l], starts[l + 1]);
             const double cnt = nonzero[e] - nonzero[a];
             const double avg = cnt > 0 ? (prefix[e] - prefix[a]) / cnt : 0.0;
+            levelAvg[l] = avg;
             for (int64_t j = a; j < e; j++) q[j] = bins[j] != 0 ? avg : 0.0;
             totalNew += avg * cnt;  // only checked against the total after rounding
           }
@@ -384,14 +386,11 @@ struct TorchEntropyBaton : Baton {
           for (; cachedUpTo < i - 1; cachedUpTo++) cachedPd[cachedUpTo] = bins[cachedUpTo] / sp;
           cachedPd[i - 1] = last / sp;
           cachedUpTo = std::min(cachedUpTo, i - 1);
-          // q / sum(q): one division per level
+          // q / sum(q): one division per level (a level with no non-zero bin writes only zeros)
           const double zero = 0.0 / sq;
           for (int64_t l = 0; l < nLevels; l++) {
-            const int64_t a = starts[l], e = std::max(starts[l], starts[l + 1]);
-            if (a == e) continue;
-            const double cnt = nonzero[e] - nonzero[a];
-            const double v = cnt > 0 ? ((prefix[e] - prefix[a]) / cnt) / sq : zero;
-            for (int64_t j = a; j < e; j++) qd[j] = bins[j] != 0 ? v : zero;
+            const double v = levelAvg[l] / sq;
+            for (int64_t j = starts[l], e = std::max(starts[l], starts[l + 1]); j < e; j++) qd[j] = bins[j] != 0 ? v : zero;
           }
           ent[c] = KlDivergenceScaled(cachedPd.data(), qd.data(), static_cast<size_t>(i), scratch);
         }

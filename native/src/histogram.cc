@@ -95,39 +95,53 @@ __attribute__((target("avx2"))) void UniformEstimateAvx2(const float* xs, size_t
   UniformEstimateBody(xs, m, first, last, denom, nf, idx);
 }
 
+// Adds counts of bin indices in [0, n] into c[0..n) (index n: dropped values, not counted), through four
+// sub-histograms so that repeated bins do not wait on each other's stores; 32-bit, flushed before they can
+// wrap and when the counter goes.
+class BinCounter {
+ public:
+  BinCounter(int64_t n, int64_t* c) : n_(n), w_(static_cast<size_t>(n) + 1), c_(c), sub_(4 * w_, 0) {}
+  ~BinCounter() { Flush(); }
+  void Add(const int32_t* idx, size_t m) {
+    uint32_t *s0 = sub_.data(), *s1 = s0 + w_, *s2 = s1 + w_, *s3 = s2 + w_;
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+      s0[idx[i]]++;
+      s1[idx[i + 1]]++;
+      s2[idx[i + 2]]++;
+      s3[idx[i + 3]]++;
+    }
+    for (; i < m; i++) s0[idx[i]]++;
+    if ((sinceFlush_ += m) >= (size_t(1) << 30)) Flush();
+  }
+
+ private:
+  void Flush() {
+    const uint32_t *s0 = sub_.data(), *s1 = s0 + w_, *s2 = s1 + w_, *s3 = s2 + w_;
+    for (int64_t k = 0; k < n_; k++) c_[k] += int64_t(s0[k]) + s1[k] + s2[k] + s3[k];
+    std::fill(sub_.begin(), sub_.end(), 0u);
+    sinceFlush_ = 0;
+  }
+  int64_t n_;
+  size_t w_;
+  int64_t* c_;
+  std::vector<uint32_t> sub_;
+  size_t sinceFlush_ = 0;
+};
+
 // `step` != 0: the edges are np::LinspaceF32's step form (see UniformBinsArithAvx2); 0: anything else.
 void CountUniform(const float* x, size_t len, int64_t n, float first, float last, float denom, const float* edges, float step, int64_t* c) {
   constexpr size_t kBlock = 2048;
   int32_t idx[kBlock];
   const float nf = static_cast<float>(n);
   if (CpuHasAvx2() && step != 0.0f && n < (int64_t(1) << 24)) {
-    // Final bins in one vector pass, then four sub-histograms (bin n: outside the range) so that
-    // repeated bins do not wait on each other's stores. 32-bit counts, flushed before they can wrap.
-    const size_t w = static_cast<size_t>(n) + 1;
-    std::vector<uint32_t> sub(4 * w, 0);
-    uint32_t *s0 = sub.data(), *s1 = s0 + w, *s2 = s1 + w, *s3 = s2 + w;
-    const auto flush = [&] {
-      for (int64_t k = 0; k < n; k++) c[k] += int64_t(s0[k]) + s1[k] + s2[k] + s3[k];
-      std::fill(sub.begin(), sub.end(), 0u);
-    };
-    size_t sinceFlush = 0;
+    // final bins in one vector pass (n: outside the range), then counted
+    BinCounter counts(n, c);
     for (size_t s = 0; s < len; s += kBlock) {
       const size_t m = std::min(kBlock, len - s);
       UniformBinsArithAvx2(x + s, m, first, last, denom, nf, static_cast<int32_t>(n), step, idx);
-      size_t i = 0;
-      for (; i + 4 <= m; i += 4) {
-        s0[idx[i]]++;
-        s1[idx[i + 1]]++;
-        s2[idx[i + 2]]++;
-        s3[idx[i + 3]]++;
-      }
-      for (; i < m; i++) s0[idx[i]]++;
-      if ((sinceFlush += m) >= (size_t(1) << 30)) {
-        flush();
-        sinceFlush = 0;
-      }
+      counts.Add(idx, m);
     }
-    flush();
     return;
   }
   const int ways = n <= 65536 ? 4 : 1;
@@ -535,22 +549,14 @@ struct TorchCollectBaton : Baton {
       c.assign(static_cast<size_t>(n), 0);
       constexpr size_t kBlock = 2048;
       if (CpuHasAvx2() && hi > 0 && n < (int64_t(1) << 30)) {
-        // bin n collects what is dropped; two sub-histograms let repeated bins overlap
-        const size_t w = static_cast<size_t>(n) + 1;
-        std::vector<int64_t> sub(2 * w, 0);
-        int64_t *s0 = sub.data(), *s1 = s0 + w;
+        // bin n collects what is dropped
+        BinCounter counts(n, c.data());
         int32_t bins[kBlock];
         for (size_t s = b; s < e; s += kBlock) {
           const size_t m = std::min(kBlock, e - s);
           TorchBinsAvx2(data.data + s, m, static_cast<int32_t>(n), hi, skipZeros, bins);
-          size_t i = 0;
-          for (; i + 2 <= m; i += 2) {
-            s0[bins[i]]++;
-            s1[bins[i + 1]]++;
-          }
-          for (; i < m; i++) s0[bins[i]]++;
+          counts.Add(bins, m);
         }
-        for (int64_t k = 0; k < n; k++) c[k] = s0[k] + s1[k];
         return;
       }
       int64_t idx[kBlock];

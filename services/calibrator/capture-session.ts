@@ -80,7 +80,7 @@ export class CaptureSession {
     const g = model.graph!;
     // With tensors to capture, the graph is cut down to what they need and they are its only outputs;
     // with none, it is the model as it is (plain inference).
-    const augmented: ModelProto = tensors.length ? { ...model, graph: { ...g, ...neededForTargets(g, tensors), output: outputsFor(g, tensors) } } as ModelProto : model;
+    const augmented: ModelProto = tensors.length ? { ...model, graph: { ...g, ...cutTo(g, tensors), output: outputsFor(g, tensors) } } as ModelProto : model;
     const session = await openSession(augmented, opts, (m) => `onnxruntime could not load the model: ${m}`);
     return new CaptureSession(session, [...tensors], new Set(session.inputNames));
   }
@@ -117,6 +117,16 @@ export class CaptureSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * The nodes and initializers that computing `tensors` needs (core's neededForTargets). An initializer
+ * that is also a graph input (IR < 4) stays, or that input would become a required feed.
+ */
+function cutTo(g: GraphProto, tensors: readonly string[]): Pick<GraphProto, 'node' | 'initializer'> {
+  const { node, read } = neededForTargets(g, tensors);
+  const inputs = new Set(g.input.map((i) => i.name));
+  return { node, initializer: g.initializer.filter((t) => read.has(t.name) || inputs.has(t.name)) };
 }
 
 /**
@@ -180,7 +190,7 @@ export class ReducingSession {
     const g = model.graph!;
     const v = defaultOpset(model);
     // only what the requested tensors need is computed: the model's own outputs are not fetched
-    const needed = neededForTargets(g, tensors);
+    const needed = cutTo(g, tensors);
     const nodes = [...needed.node];
     const P = '__modelopt_calib';
     const INT = onnx.AttributeProto.AttributeType.INT;

@@ -89,10 +89,10 @@ function collectOuterRefs(g: GraphProto, out: Set<string>): void {
 
 /**
  * The part of `graph` that computing `targets` needs: the nodes they depend on (subgraph reads
- * included), in their original order, and the initializers those nodes read (or that are graph inputs).
- * Graph inputs are kept as they are.
+ * included), in their original order (no topological order assumed), and every name read on the way
+ * (the targets, the kept nodes' inputs and subgraph reads): what decides which initializers stay.
  */
-export function neededForTargets(graph: GraphProto, targets: Iterable<string>): { node: NodeProto[]; initializer: TensorProto[] } {
+export function neededForTargets(graph: GraphProto, targets: Iterable<string>): { node: NodeProto[]; read: Set<string> } {
   const producer = new Map<string, number>();
   graph.node.forEach((n, i) => {
     for (const o of n.output) if (o) producer.set(o, i);
@@ -109,11 +109,9 @@ export function neededForTargets(graph: GraphProto, targets: Iterable<string>): 
     keep[i] = 1;
     const n = graph.node[i]!;
     for (const x of n.input) if (x && !read.has(x)) stack.push(x);
-    for (const x of implicitInputs(n)) if (!read.has(x)) stack.push(x);
+    for (const x of implicitInputsCached(n)) if (!read.has(x)) stack.push(x);
   }
-  // an initializer that is also a graph input (IR < 4) stays, or the input would become a required feed
-  const inputs = new Set(graph.input.map((i) => i.name));
-  return { node: graph.node.filter((_, i) => keep[i]), initializer: graph.initializer.filter((t) => read.has(t.name) || inputs.has(t.name)) };
+  return { node: graph.node.filter((_, i) => keep[i]), read };
 }
 
 export class Graph {
@@ -344,20 +342,12 @@ export class Graph {
 
   /** Removes nodes that no graph output depends on, then unused initializers and value_info. */
   cleanup(): void {
-    const needed = new Set<string>(this.proto.output.map((o) => o.name));
-    const keep = new Array<boolean>(this.nodes.length).fill(false);
-    for (let idx = this.nodes.length - 1; idx >= 0; idx--) {
-      const n = this.nodes[idx]!;
-      if (n.output.some((o) => o && needed.has(o))) {
-        keep[idx] = true;
-        for (const i of [...n.input, ...implicitInputsCached(n)]) if (i) needed.add(i);
-      }
-    }
-    // Toposorted order is assumed; a node kept later may need one earlier, never the reverse.
-    this.proto.node = this.nodes.filter((_, i) => keep[i]);
-    this.proto.initializer = this.proto.initializer.filter((t) => needed.has(t.name));
-    const alive = new Set<string>(needed);
-    for (const n of this.nodes) for (const o of n.output) alive.add(o);
+    const all = this.nodes;
+    const { node, read } = neededForTargets(this.proto, this.proto.output.map((o) => o.name));
+    this.proto.node = node;
+    this.proto.initializer = this.proto.initializer.filter((t) => read.has(t.name));
+    const alive = new Set<string>(read);
+    for (const n of all) for (const o of n.output) alive.add(o);
     this.proto.valueInfo = this.proto.valueInfo.filter((v) => alive.has(v.name));
     this.invalidate();
   }
