@@ -54,7 +54,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   const g = takePreparedIndex(graph) ?? new AGraph(graph);
   if (!isPrepared(graph)) {
     validateGraph(g);
-    checkOps(model);
+    checkOps(model, g);
   }
   const elemTypes = inferElemTypesById(g);
   const opTypeCounts: Record<string, number> = {};
@@ -190,11 +190,12 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   }
   const edges: NoQuantizeEdge[] = noQuantize.map((e) => ({ producer: g.names[e.producer]!, consumer: g.names[e.consumer]!, tensor: e.tensor }));
   const quantizableNodes: string[] = [];
-  for (const i of g.order) if (inSel[i]) quantizableNodes.push(g.names[i]!);
+  const order = g.order;
+  for (let oi = 0; oi < order.length; oi++) if (inSel[order[oi]!]) quantizableNodes.push(g.names[order[oi]!]!);
   return {
     quantizableNodes,
     noQuantizeEdges: edges,
-    decisions: Array.from(g.order, (i) => decisions[i]!),
+    decisions: orderedDecisions(order, decisions),
     tensorsToCalibrate: pred.activations,
     opTypeCounts,
     partitions,
@@ -245,7 +246,8 @@ function analyzeInt4(model: ModelProto, g: AGraph, mode: QuantizeMode, opTypeCou
   const decisions: NodeDecision[] = [];
   const chosen: string[] = [];
   const calib: string[] = [];
-  for (const i of g.order) {
+  for (let oi = 0, order = g.order; oi < order.length; oi++) {
+    const i = order[oi]!;
     const op = g.ops[i]!;
     const name = g.names[i]!;
     if (op !== 'Gemm' && op !== 'MatMul') {
@@ -285,4 +287,11 @@ function valueInfoIndex(graph: GraphProto): Map<string, ValueInfoProto> {
 function matchesAny0(pats: RegExp[], name: string): boolean {
   for (let k = 0; k < pats.length; k++) if (pats[k]!.test(name)) return true;
   return false;
+}
+
+/** The decisions in analysis order (an indexed loop: iterating the Int32Array allocated one result object per node). */
+function orderedDecisions(order: Int32Array, decisions: (NodeDecision | undefined)[]): NodeDecision[] {
+  const out: NodeDecision[] = new Array(order.length);
+  for (let k = 0; k < order.length; k++) out[k] = decisions[order[k]!]!;
+  return out;
 }

@@ -137,7 +137,8 @@ export function inferElemTypesById(g: AGraph): Int32Array {
       return id >= 0 && types[id] ? types[id] : undefined;
     },
   };
-  for (const i of g.order) {
+  for (let oi = 0, order = g.order; oi < order.length; oi++) {
+    const i = order[oi]!;
     const n = g.nodes[i]!;
     const op = n.domain === '' || n.domain === 'ai.onnx' ? n.opType : `${n.domain}:${n.opType}`;
     if (!SPECIAL.has(op)) {

@@ -107,7 +107,8 @@ export class FusiblePartitioner {
     const { g, partitioned } = this.ctx;
     const run = (isSeed: (op: string) => boolean): number[][] => {
       const out: number[][] = [];
-      for (const i of g.order) {
+      for (let oi = 0, order = g.order; oi < order.length; oi++) {
+    const i = order[oi]!;
         if (partitioned[i] || !isSeed(g.ops[i]!)) continue;
         const p = this.grow(i);
         if (p.length) out.push(p);

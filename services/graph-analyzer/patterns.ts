@@ -19,13 +19,15 @@ export interface PatternPartition {
 export function findPatternPartitions(g: AGraph, paths: PathMatcher): PatternPartition[] {
   const out: PatternPartition[] = [];
   const gelu: number[] = [];
-  for (const i of g.order) {
+  for (let oi = 0, order = g.order; oi < order.length; oi++) {
+    const i = order[oi]!;
     if (g.ops[i] !== 'Div') continue;
     const c: number[] = [];
     if (paths.hasPath(i, GELU_PATH, true, [], c)) gelu.push(...c);
   }
   out.push({ kind: 'gelu', nodes: dedupe(gelu) });
-  for (const i of g.order) {
+  for (let oi = 0, order = g.order; oi < order.length; oi++) {
+    const i = order[oi]!;
     const op = g.ops[i];
     if (op === 'LayerNormalization') {
       out.push({ kind: 'layernorm', nodes: [i] });
@@ -38,7 +40,8 @@ export function findPatternPartitions(g: AGraph, paths: PathMatcher): PatternPar
       }
     }
   }
-  for (const i of g.order) {
+  for (let oi = 0, order = g.order; oi < order.length; oi++) {
+    const i = order[oi]!;
     if (g.ops[i] !== 'MatMul') continue;
     const c: number[] = [];
     if (paths.hasPath(i, MHA_PATH, true, [], c)) out.push({ kind: 'mha', nodes: dedupe(c) });

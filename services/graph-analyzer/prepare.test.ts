@@ -4,11 +4,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { prepare, prepareFile } from './prepare.js';
+import { analyze } from './analyze.js';
 import { nameNodes } from './naming.js';
 import { duplicateSharedWeights } from './shared-weights.js';
 import { convertToOpset13 } from './opset-convert.js';
 import { buildModel, floatInit, int64Init } from './test-models.js';
-import { attrInt, attrInts, constantNodeValue, tensorToNumbers, defaultOpset, saveModel, type GraphProto, type NodeProto } from '../core/onnx/index.js';
+import { attrInt, attrInts, constantNodeValue, tensorToNumbers, defaultOpset, saveModel, onnx, type GraphProto, type NodeProto } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import { NameTable } from './name-table.js';
 
@@ -166,6 +167,16 @@ test('bad input: cycles, dangling inputs, duplicate producers, unknown ops and u
   // a custom domain is accepted
   const custom = buildModel({ nodes: [{ op: 'FancyOp', in: ['x'], out: ['a'], name: 'fancy', domain: 'com.example' }], extraOpsets: [{ domain: 'com.example', version: 1 }] });
   assert.equal(prepare(custom).named, false);
+  // an unknown default-domain op inside a subgraph, and one in the 'ai.onnx' domain, are named too (Prepare
+  // checks the top graph from the index's per-node flags and walks subgraphs; Analyze does the same unprepared)
+  const inBranch = buildModel({ nodes: [{ op: 'If', in: ['x'], out: ['a'], name: 'cond' }] });
+  const branch = onnx.GraphProto.create({ name: 'then', node: [onnx.NodeProto.create({ opType: 'FancyOp', name: 'deep', input: ['x'], output: ['y'] })], output: [onnx.ValueInfoProto.create({ name: 'y' })] });
+  inBranch.graph!.node[0]!.attribute.push(onnx.AttributeProto.create({ name: 'then_branch', g: branch, type: onnx.AttributeProto.AttributeType.GRAPH }) as never);
+  const aiOnnx = buildModel({ nodes: [{ op: 'FancyOp', in: ['x'], out: ['a'], name: 'fancy2', domain: 'ai.onnx' }] });
+  for (const [what, m, re] of [['subgraph', inBranch, /deep.*FancyOp/], ['ai.onnx', aiOnnx, /fancy2.*FancyOp/]] as const) {
+    assert.throws(() => prepare(m), (e: Error) => e instanceof InvalidArgument && re.test(e.message), `prepare: ${what}`);
+    assert.throws(() => analyze(m), (e: Error) => e instanceof InvalidArgument && re.test(e.message), `analyze: ${what}`);
+  }
 });
 
 test('the name table grows past its first capacity, keeping first-seen ids; a graph of many dangling reads still gets InvalidArgument', () => {

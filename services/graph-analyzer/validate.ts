@@ -3,7 +3,7 @@
  * InvalidArgument naming the node.
  */
 import type { ModelProto, GraphProto, NodeProto } from '../core/onnx/index.js';
-import type { AGraph } from './agraph.js';
+import { NODE_DEFAULT_DOMAIN, NODE_HAS_SUBGRAPH, type AGraph } from './agraph.js';
 import { implicitInputs } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 
@@ -16,20 +16,33 @@ export const ONNX_OPS: ReadonlySet<string> = new Set(
 
 const DEFAULT_DOMAINS = new Set(['', 'ai.onnx']);
 
-/** Throws for a default-domain node whose op type ONNX does not define (custom domains are accepted). */
-export function checkOps(model: ModelProto): void {
-  const visit = (g: GraphProto): void => {
-    for (const n of g.node) {
-      if (DEFAULT_DOMAINS.has(n.domain ?? '') && !ONNX_OPS.has(n.opType)) {
-        throw new InvalidArgument(`node "${n.name || '(unnamed)'}" has op type "${n.opType}", which is not an ONNX operator and has no custom domain`);
-      }
-      for (const a of n.attribute) {
-        if (a.g) visit(a.g as GraphProto);
-        for (const sg of a.graphs ?? []) visit(sg as GraphProto);
-      }
+const unknownOp = (n: NodeProto): InvalidArgument =>
+  new InvalidArgument(`node "${n.name || '(unnamed)'}" has op type "${n.opType}", which is not an ONNX operator and has no custom domain`);
+
+/**
+ * Throws for a default-domain node whose op type ONNX does not define (custom domains are accepted). With the
+ * index of the top graph, its nodes are checked from the index's flags and op types; subgraphs by walking them.
+ */
+export function checkOps(model: ModelProto, index?: AGraph): void {
+  const visitNode = (n: NodeProto): void => {
+    if (DEFAULT_DOMAINS.has(n.domain ?? '') && !ONNX_OPS.has(n.opType)) throw unknownOp(n);
+    visitSubgraphs(n);
+  };
+  const visitSubgraphs = (n: NodeProto): void => {
+    for (const a of n.attribute) {
+      if (a.g) for (const m of (a.g as GraphProto).node) visitNode(m);
+      for (const sg of a.graphs ?? []) for (const m of (sg as GraphProto).node) visitNode(m);
     }
   };
-  visit(model.graph as GraphProto);
+  if (!index) {
+    for (const n of (model.graph as GraphProto).node) visitNode(n);
+    return;
+  }
+  for (let i = 0; i < index.size; i++) {
+    const f = index.nodeFlags[i]!;
+    if (f & NODE_DEFAULT_DOMAIN && !ONNX_OPS.has(index.ops[i]!)) throw unknownOp(index.nodes[i]!);
+    if (f & NODE_HAS_SUBGRAPH) visitSubgraphs(index.nodes[i]!);
+  }
 }
 
 /**
@@ -60,7 +73,7 @@ export function validateGraph(g: AGraph): void {
         throw new InvalidArgument(`node "${n.name || n.opType}" reads "${g.tensorNames[id]}", which no node, input or initializer provides`);
       }
     }
-    if (n.attribute.length && n.attribute.some((a) => a.g || (a.graphs && a.graphs.length))) {
+    if (g.nodeFlags[i]! & NODE_HAS_SUBGRAPH) {
       for (const t of implicitInputs(n)) {
         if (t && g.producerCount(t) === 0 && !isSource(t)) throw new InvalidArgument(`node "${n.name || n.opType}" reads "${t}", which no node, input or initializer provides`);
       }
