@@ -342,3 +342,51 @@ test('float32-max values whose sums overflow are not taken for NaN/Inf; both-way
     }
   }
 });
+
+test('min/max pass: scalar, rank-1 and rank-2 activations (views with and without the Unsqueeze a scalar needs) give exact ranges', async () => {
+  const W = [0.5, -1, 2, 1.5, 0.25, -0.75, -2, 1, 0.125, 3, -0.5, 1];
+  const sumW = W.reduce((a, b) => a + b, 0);
+  const model = buildModel({
+    nodes: [
+      makeNode('MatMul', ['x', 'W'], ['m'], 'mm'), // x: read by MatMul, so known to have rank >= 1
+      makeNode('ReduceSum', ['W'], ['s'], 'sum', { keepdims: 0 }), // s: a scalar
+      makeNode('Mul', ['m', 's'], ['y'], 'scale'),
+      makeNode('Gather', ['m', 'one'], ['col'], 'col', { axis: 1 }), // col: rank 1; m read by Gather's data input
+      makeNode('Relu', ['col'], ['r'], 'relu'),
+    ],
+    inputs: [dvi('x', [null, 4])],
+    outputs: [dvi('y', [null, 3]), dvi('r', [null])],
+    initializers: [
+      onnx.TensorProto.create({ name: 'W', dims: [4, 3], dataType: DataType.FLOAT, floatData: W }) as never,
+      onnx.TensorProto.create({ name: 'one', dims: [], dataType: DataType.INT64, int64Data: [1] }) as never,
+    ],
+  });
+  const rows = 6;
+  const x = Float32Array.from({ length: rows * 4 }, (_, i) => Math.cos(i * 1.3) * 3);
+  const m = Array.from({ length: rows * 3 }, (_, q) => {
+    const [r, c] = [Math.floor(q / 3), q % 3];
+    let acc = 0;
+    for (let k = 0; k < 4; k++) acc += x[r * 4 + k]! * W[k * 3 + c]!;
+    return acc;
+  });
+  const range = (v: number[]) => [Math.min(...v), Math.max(...v)];
+  const expected: Record<string, number[]> = {
+    x: range([...x]),
+    m: range(m),
+    s: [sumW, sumW],
+    y: range(m.map((v) => v * sumW)),
+    col: range(m.filter((_, q) => q % 3 === 1)),
+  };
+  const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, 4], data: x } } };
+  for (const reductionStepsPerRun of [1, 4]) {
+    const t = await collectStatistics(model, { method: 'minmax', tensors: Object.keys(expected), data, reductionStepsPerRun });
+    for (const [name, [lo, hi]] of Object.entries(expected)) {
+      const s = t.tensors[name]!;
+      assert.ok(Math.abs(s.min - lo!) <= 1e-5 * Math.max(1, Math.abs(lo!)), `${name} (${reductionStepsPerRun}/run): min ${s.min} vs ${lo}`);
+      assert.ok(Math.abs(s.max - hi!) <= 1e-5 * Math.max(1, Math.abs(hi!)), `${name} (${reductionStepsPerRun}/run): max ${s.max} vs ${hi}`);
+    }
+    assert.equal(t.tensors['x']!.count, rows * 4);
+    assert.equal(t.tensors['m']!.count, rows * 3);
+    assert.equal(t.tensors['col']!.count, rows);
+  }
+});

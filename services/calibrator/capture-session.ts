@@ -138,6 +138,44 @@ function outputsFor(g: GraphProto, tensors: readonly string[]): ValueInfoProto[]
   return [...new Set(tensors)].map((t) => declared.get(t) ?? (onnx.ValueInfoProto.create({ name: t }) as unknown as ValueInfoProto));
 }
 
+/**
+ * Inputs that ONNX requires to have rank >= 1, by op type: the input slots listed (undefined: every input).
+ * A tensor read there by some node of the graph cannot be a scalar.
+ */
+const RANK_AT_LEAST_ONE: ReadonlyMap<string, readonly number[] | undefined> = new Map<string, readonly number[] | undefined>([
+  ['Conv', [0, 1]],
+  ['ConvTranspose', [0, 1]],
+  ['MatMul', undefined],
+  ['Gemm', [0, 1]],
+  ['BatchNormalization', [0]],
+  ['InstanceNormalization', [0]],
+  ['LayerNormalization', [0]],
+  ['MaxPool', [0]],
+  ['AveragePool', [0]],
+  ['GlobalAveragePool', [0]],
+  ['GlobalMaxPool', [0]],
+  ['Concat', undefined],
+  ['Softmax', [0]],
+  ['LogSoftmax', [0]],
+  ['Split', [0]],
+  ['Gather', [0]],
+]);
+
+/** The tensors among `tensors` that some node reads where ONNX requires rank >= 1. */
+function tensorsOfRankAtLeastOne(g: GraphProto, tensors: readonly string[]): Set<string> {
+  const wanted = new Set(tensors);
+  const out = new Set<string>();
+  for (const n of g.node) {
+    if ((n.domain ?? '') !== '' && n.domain !== 'ai.onnx') continue;
+    if (!RANK_AT_LEAST_ONE.has(n.opType)) continue;
+    const slots = RANK_AT_LEAST_ONE.get(n.opType);
+    n.input.forEach((t, k) => {
+      if (wanted.has(t) && (!slots || slots.includes(k))) out.add(t);
+    });
+  }
+  return out;
+}
+
 /** Whether float16 appears among the graph's inputs, initializers, value types or Cast targets. */
 function mentionsFloat16(model: ModelProto): boolean {
   const F16 = onnx.TensorProto.DataType.FLOAT16;
@@ -163,8 +201,9 @@ export interface Reduced {
 /**
  * A session that reduces each requested tensor inside the graph, so that a min/max pass copies one small
  * vector out of onnxruntime instead of whole activations (onnxruntime's own MinMax calibrator also adds
- * ReduceMin/ReduceMax nodes). Per tensor: Unsqueeze(-1) + Flatten(1) view it as [d0, rest] rows (both
- * alias, no copy; a scalar becomes [1, 1]), so that onnxruntime spreads the reductions over its threads
+ * ReduceMin/ReduceMax nodes). Per tensor: Flatten(1) views it as [d0, rest] rows (an alias, no copy; a
+ * tensor that may be a scalar is first Unsqueezed to [1]; one that some node reads where ONNX needs rank
+ * >= 1 is not: ~150 fewer nodes to build on ppocr_rec), so that onnxruntime spreads the reductions over its threads
  * (a reduction to one value runs on one); ReduceMin, ReduceMax and ReduceSum per row (the sum is the
  * NaN check: onnxruntime's ReduceMin/Max skip NaN, the sum does not; ±Inf shows in the min or max), the
  * [d0, rest] dims, and on request ReduceMin(Abs). The rows are folded here. Only the nodes the tensors
@@ -222,12 +261,18 @@ export class ReducingSession {
     const position = new Map<string, number>();
     g.node.forEach((n, i) => n.output.forEach((o) => position.set(o, i)));
     const byPositionDesc = tensors.map((t, k) => [t, k] as const).sort((a, b) => (position.get(b[0]) ?? -1) - (position.get(a[0]) ?? -1));
+    const rankAtLeastOne = tensorsOfRankAtLeastOne(g, tensors);
     const parts: string[][] = [];
     for (const [t, k] of byPositionDesc) {
       const p = `${P}_${k}`;
-      // [d0, rest]: rows that onnxruntime reduces in parallel (a scalar becomes [1, 1])
-      nodes.push(v >= 13 ? mk('Unsqueeze', [t, axisLast], `${p}_u`) : mk('Unsqueeze', [t], `${p}_u`, { axes: [-1] }));
-      nodes.push(mk('Flatten', [`${p}_u`], `${p}_rows`, { axis: 1 }));
+      // [d0, rest]: rows that onnxruntime reduces in parallel (a scalar is first made [1], which Flatten
+      // needs; a tensor that some consumer requires to have rank >= 1 goes straight to Flatten)
+      let viewed = t;
+      if (!rankAtLeastOne.has(t)) {
+        viewed = `${p}_u`;
+        nodes.push(v >= 13 ? mk('Unsqueeze', [t, axisLast], viewed) : mk('Unsqueeze', [t], viewed, { axes: [-1] }));
+      }
+      nodes.push(mk('Flatten', [viewed], `${p}_rows`, { axis: 1 }));
       nodes.push(mk('Shape', [`${p}_rows`], `${p}_shape`));
       nodes.push(mk('Cast', [`${p}_shape`], `${p}_dims`, toFloat));
       nodes.push(reduce('ReduceMin', `${p}_rows`, `${p}_min`));
