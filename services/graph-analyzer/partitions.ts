@@ -108,7 +108,7 @@ export class FusiblePartitioner {
     const run = (isSeed: (op: string) => boolean): number[][] => {
       const out: number[][] = [];
       for (let oi = 0, order = g.order; oi < order.length; oi++) {
-    const i = order[oi]!;
+        const i = order[oi]!;
         if (partitioned[i] || !isSeed(g.ops[i]!)) continue;
         const p = this.grow(i);
         if (p.length) out.push(p);
