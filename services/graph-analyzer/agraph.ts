@@ -88,7 +88,6 @@ export class AGraph {
     // distinct names are the outputs plus what they read from outside (initializers, inputs); more
     // (dangling reads, which validation rejects) only make the table grow
     const tid = (this.tid = new NameTable(nOut + graph.initializer.length + graph.input.length + 16));
-    const tnames = (this.tensorNames = tid.names);
     const inStart = new Int32Array(n + 1);
     const outStart = new Int32Array(n + 1);
     const inIds = new Int32Array(nIn);
@@ -128,6 +127,7 @@ export class AGraph {
     }
     inStart[n] = qi;
     outStart[n] = qo;
+    const tnames = (this.tensorNames = tid.names);
     this.inStart = inStart;
     this.inIds = inIds;
     this.outStart = outStart;

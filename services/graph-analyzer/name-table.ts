@@ -4,7 +4,7 @@
  * grew 2.9x in time when the name count doubled (rehashing its whole backing store, in old space);
  * this table grew 1.4x (500k -> 1M transformer nodes, 1.4M -> 2.8M names).
  */
-function hashName(s: string): number {
+export function hashName(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
@@ -14,7 +14,10 @@ function hashName(s: string): number {
 }
 
 export class NameTable {
-  readonly names: string[] = [];
+  /** names by id, allocated once for the expected count (a growing array reallocated ~3x its final size at a
+   * million names, all in large-object space, where it counts towards the next full collection) */
+  private list: string[];
+  private count = 0;
   private slots: Int32Array;
   private mask: number;
 
@@ -24,10 +27,17 @@ export class NameTable {
     while (size < capacity * 2) size *= 2;
     this.slots = new Int32Array(size).fill(-1);
     this.mask = size - 1;
+    this.list = new Array<string>(capacity);
   }
 
   get size(): number {
-    return this.names.length;
+    return this.count;
+  }
+
+  /** Names by id (the array is trimmed to the names interned so far; interning may go on after). */
+  get names(): string[] {
+    if (this.list.length !== this.count) this.list.length = this.count;
+    return this.list;
   }
 
   /** The id of `s`, interning it when new. */
@@ -36,15 +46,15 @@ export class NameTable {
     for (;;) {
       const id = this.slots[h]!;
       if (id < 0) {
-        if ((this.names.length + 1) * 2 > this.slots.length) {
+        if ((this.count + 1) * 2 > this.slots.length) {
           this.grow();
           return this.intern(s);
         }
-        this.slots[h] = this.names.length;
-        this.names.push(s);
-        return this.names.length - 1;
+        this.slots[h] = this.count;
+        this.list[this.count] = s;
+        return this.count++;
       }
-      if (this.names[id] === s) return id;
+      if (this.list[id] === s) return id;
       h = (h + 1) & this.mask;
     }
   }
@@ -55,7 +65,7 @@ export class NameTable {
     for (;;) {
       const id = this.slots[h]!;
       if (id < 0) return -1;
-      if (this.names[id] === s) return id;
+      if (this.list[id] === s) return id;
       h = (h + 1) & this.mask;
     }
   }
@@ -64,8 +74,8 @@ export class NameTable {
     const size = this.slots.length * 2;
     this.slots = new Int32Array(size).fill(-1);
     this.mask = size - 1;
-    for (let id = 0; id < this.names.length; id++) {
-      let h = hashName(this.names[id]!) & this.mask;
+    for (let id = 0; id < this.count; id++) {
+      let h = hashName(this.list[id]!) & this.mask;
       while (this.slots[h]! >= 0) h = (h + 1) & this.mask;
       this.slots[h] = id;
     }

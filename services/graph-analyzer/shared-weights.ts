@@ -21,12 +21,20 @@ export function duplicateSharedWeights(graph: GraphProto, index?: AGraph): Dupli
   const made: DuplicatedWeight[] = [];
   // consumers of initializers only, in node order (from the analysis index of this very graph when given)
   const nodes = graph.node;
+  // (with the index, the count and the first consumer are read in place: a list is built only for a weight
+  // that is duplicated, not for every initializer, nor for a norm parameter shared by every block of the model)
   let consumers: { get(name: string): NodeProto[] | undefined };
   if (index && index.nodes === nodes) {
     consumers = {
       get: (name) => {
-        const l = index.consumersOf(index.tensorId(name));
-        return l.length < 2 ? undefined : Array.from(l, (i) => nodes[i]!);
+        const id = index.tensorId(name);
+        if (id < 0) return undefined;
+        const start = index.consumerStart(id);
+        const end = index.consumerEnd(id);
+        if (end - start < 2 || !LINEAR.has(index.ops[index.consumerAt(start)]!)) return undefined;
+        const l: NodeProto[] = [];
+        for (let k = start; k < end; k++) l.push(nodes[index.consumerAt(k)]!);
+        return l;
       },
     };
   } else {
@@ -41,10 +49,10 @@ export function duplicateSharedWeights(graph: GraphProto, index?: AGraph): Dupli
   }
   const added: TensorProto[] = [];
   for (const init of graph.initializer) {
+    if (!DUP_DTYPES.has(Number(init.dataType))) continue;
     const cs = consumers.get(init.name);
     if (!cs || cs.length < 2) continue;
     if (!LINEAR.has(cs[0]!.opType)) continue;
-    if (!DUP_DTYPES.has(Number(init.dataType))) continue;
     for (let k = 1; k < cs.length; k++) {
       const copy = Object.assign(onnx.TensorProto.create(), init, { name: `${init.name}_${k}` }) as TensorProto;
       added.push(copy);
