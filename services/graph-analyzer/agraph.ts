@@ -185,7 +185,7 @@ export class AGraph {
 
   /** Node ids in the reference's topological order (by depth level, stable). */
   get order(): Int32Array {
-    return (this.orderCache ??= levelOrder(this.graph, this));
+    return (this.orderCache ??= levelOrder(this));
   }
 
   /** Number of distinct tensor names seen in node inputs and outputs. */
@@ -282,92 +282,82 @@ export class AGraph {
  * The order onnx-graphsurgeon's toposort gives: by hierarchy level (one more than the highest level among the
  * producers of a node's inputs, subgraph reads included), keeping the model's order within a level. Throws
  * InvalidArgument naming a node on a cycle.
+ *
+ * Kahn's algorithm on the index itself: a node waits for each of its input slots that some node produces, and a
+ * finished node releases the slots that read its outputs (the index's consumer lists), passing its level on. No
+ * dependency lists are built (they were ~30 MB of typed arrays at a million nodes; V8 counts typed arrays as
+ * external memory, and 64 MB of it since the last full collection forces another). Nodes with subgraphs wait
+ * on the distinct producers of everything they read, their subgraphs' outer reads included.
  */
-export function levelOrder(graph: GraphProto, g?: AGraph): Int32Array {
-  const nodes = graph.node;
-  const n = nodes.length;
-  let prodIdx: Map<string, number> | undefined;
-  if (!g) {
-    prodIdx = new Map<string, number>();
-    for (let i = 0; i < n; i++) for (const o of nodes[i]!.output) if (o && !prodIdx.has(o)) prodIdx.set(o, i);
-  }
-  // CSR of dependencies (distinct producers per node).
-  const depStart = new Int32Array(n + 1);
-  // (an Int32Array with a count, not a growing JS array: on a million nodes the array's growth cost ~4x more than at 500k)
-  let deps = new Int32Array(g ? g.inIds.length + 16 : 1024);
-  let nd = 0;
-  const indeg = new Int32Array(n);
-  const outDeg = new Int32Array(n);
+export function levelOrder(g: AGraph): Int32Array {
+  const n = g.size;
+  const { inStart, inIds, outStart, outIds, prodFirst, nodeFlags } = g;
+  const waiting = new Int32Array(n);
+  // producer -> the nodes with subgraphs that wait on it (rare: If/Loop/Scan)
+  const subWaiters = new Map<number, number[]>();
+  const cycleAt = (i: number): InvalidArgument => {
+    const node = g.nodes[i]!;
+    return new InvalidArgument(`graph has a cycle: node "${node.name || node.opType}" reads its own output`);
+  };
   for (let i = 0; i < n; i++) {
-    depStart[i] = nd;
-    const base = nd;
-    // with the index, a node without subgraphs is read from it alone (no touch of the node object)
-    const hasSub = g ? (g.nodeFlags[i]! & NODE_HAS_SUBGRAPH) !== 0 : nodes[i]!.attribute.some(hasSubgraph);
-    const all = hasSub ? [...nodes[i]!.input, ...implicitInputs(nodes[i]!)] : g ? undefined : nodes[i]!.input;
-    const count = all ? all.length : g!.inStart[i + 1]! - g!.inStart[i]!;
-    for (let k = 0; k < count; k++) {
-      let p: number;
-      if (!all) {
-        const id = g!.inIds[g!.inStart[i]! + k]!;
-        if (id < 0) continue;
-        p = g!.prodFirst[id]!;
-      } else {
-        const t = all[k]!;
-        if (!t) continue;
-        p = g ? g.firstProducer(t) : (prodIdx!.get(t) ?? -1);
+    if (nodeFlags[i]! & NODE_HAS_SUBGRAPH) {
+      const node = g.nodes[i]!;
+      const producers = new Set<number>();
+      for (const t of [...node.input, ...implicitInputs(node)]) {
+        const p = t ? g.firstProducer(t) : -1;
+        if (p === i) throw cycleAt(i);
+        if (p >= 0) producers.add(p);
       }
-      if (p < 0) continue;
-      if (p === i) throw new InvalidArgument(`graph has a cycle: node "${nodes[i]!.name || nodes[i]!.opType}" reads its own output`);
-      let dup = false;
-      for (let q = base; q < nd; q++) {
-        if (deps[q] === p) {
-          dup = true;
-          break;
-        }
+      for (const p of producers) {
+        let l = subWaiters.get(p);
+        if (!l) subWaiters.set(p, (l = []));
+        l.push(i);
       }
-      if (dup) continue;
-      if (nd === deps.length) {
-        const grown = new Int32Array(deps.length * 2);
-        grown.set(deps);
-        deps = grown;
-      }
-      deps[nd++] = p;
+      waiting[i] = producers.size;
+      continue;
     }
-    indeg[i] = nd - base;
-    for (let k = base; k < nd; k++) outDeg[deps[k]!]!++;
+    let w = 0;
+    for (let k = inStart[i]!; k < inStart[i + 1]!; k++) {
+      const id = inIds[k]!;
+      if (id < 0) continue;
+      const p = prodFirst[id]!;
+      if (p === i) throw cycleAt(i);
+      if (p >= 0) w++;
+    }
+    waiting[i] = w;
   }
-  depStart[n] = nd;
-  const dStart = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) dStart[i + 1] = dStart[i]! + outDeg[i]!;
-  // dependents lists in node order, filled from the back (dStart[p + 1] counts down to p's start)
-  const dependents = new Int32Array(nd);
-  for (let i = n - 1; i >= 0; i--) for (let k = depStart[i + 1]! - 1; k >= depStart[i]!; k--) dependents[--dStart[deps[k]! + 1]!] = i;
-  for (let i = 0; i < n; i++) dStart[i] = dStart[i + 1]!;
-  dStart[n] = nd;
   const level = new Int32Array(n);
-  const queue = outDeg; // no longer needed as degrees: reused as the queue
+  const queue = new Int32Array(n);
   let tail = 0;
-  for (let i = 0; i < n; i++) if (indeg[i] === 0) queue[tail++] = i;
-  let head = 0;
+  for (let i = 0; i < n; i++) if (waiting[i] === 0) queue[tail++] = i;
   let maxLevel = 0;
-  while (head < tail) {
-    const i = queue[head++]!;
-    let lv = 0;
-    for (let k = depStart[i]!; k < depStart[i + 1]!; k++) {
-      const l = level[deps[k]!]! + 1;
-      if (l > lv) lv = l;
+  const release = (c: number, lv: number): void => {
+    if (lv > level[c]!) level[c] = lv;
+    if (--waiting[c]! === 0) queue[tail++] = c;
+  };
+  for (let head = 0; head < tail; head++) {
+    const p = queue[head]!;
+    const next = level[p]! + 1;
+    if (level[p]! > maxLevel) maxLevel = level[p]!;
+    for (let k = outStart[p]!; k < outStart[p + 1]!; k++) {
+      const id = outIds[k]!;
+      // a tensor this node writes twice is released once; one that another node produced first is not its own
+      if (id < 0 || prodFirst[id] !== p) continue;
+      let again = false;
+      for (let q = outStart[p]!; q < k && !again; q++) again = outIds[q] === id;
+      if (again) continue;
+      for (let c = g.consumerStart(id); c < g.consumerEnd(id); c++) {
+        const d = g.consumerAt(c);
+        if (!(nodeFlags[d]! & NODE_HAS_SUBGRAPH)) release(d, next);
+      }
     }
-    level[i] = lv;
-    if (lv > maxLevel) maxLevel = lv;
-    for (let k = dStart[i]!; k < dStart[i + 1]!; k++) {
-      const d = dependents[k]!;
-      if (--indeg[d]! === 0) queue[tail++] = d;
-    }
+    const subs = subWaiters.get(p);
+    if (subs) for (const d of subs) release(d, next);
   }
   if (tail !== n) {
     let stuck = 0;
-    while (indeg[stuck] === 0) stuck++;
-    const s = nodes[stuck]!;
+    while (waiting[stuck] === 0) stuck++;
+    const s = g.nodes[stuck]!;
     throw new InvalidArgument(`graph has a cycle through node "${s.name || s.opType}"`);
   }
   // Counting sort by level keeps the model's order inside a level.
@@ -377,10 +367,4 @@ export function levelOrder(graph: GraphProto, g?: AGraph): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[start[level[i]!]!++] = i;
   return out;
-}
-
-/** The nodes in `levelOrder`. */
-export function levelSort(graph: GraphProto): NodeProto[] {
-  const order = levelOrder(graph);
-  return Array.from(order, (i) => graph.node[i]!);
 }

@@ -12,6 +12,7 @@ import { buildModel, floatInit, int64Init } from './test-models.js';
 import { attrInt, attrInts, constantNodeValue, tensorToNumbers, defaultOpset, saveModel, onnx, type GraphProto, type NodeProto } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import { NameTable } from './name-table.js';
+import { AGraph } from './agraph.js';
 
 const ops = (g: GraphProto): string[] => g.node.map((n) => n.opType);
 const constValue = (g: GraphProto, t: string): number[] => {
@@ -189,4 +190,23 @@ test('the name table grows past its first capacity, keeping first-seen ids; a gr
   // 300 nodes reading names nothing provides: more names than outputs + initializers + inputs
   const nodes = Array.from({ length: 300 }, (_, i) => ({ op: 'Add', in: [`x${i}`, `y${i}`], out: [`z${i}`], name: `add${i}` }));
   assert.throws(() => prepare(buildModel({ nodes })), (e: Error) => e instanceof InvalidArgument && /add0.*x0/.test(e.message));
+});
+
+test('level order: a node waits for what its subgraphs read from outside; a node writing one tensor twice is released once', () => {
+  const m = buildModel({
+    nodes: [
+      { op: 'Relu', in: ['x'], out: ['c'], name: 'c0' },
+      { op: 'If', in: ['c'], out: ['y'], name: 'if' },
+      { op: 'Relu', in: ['x'], out: ['a0'], name: 'a0' },
+      { op: 'Relu', in: ['a0'], out: ['a'], name: 'a1' },
+      { op: 'Relu', in: ['y'], out: ['z'], name: 'z' },
+      { op: 'Split', in: ['x'], out: ['s', 's'], name: 'split' },
+      { op: 'Add', in: ['s', 's'], out: ['t'], name: 'twice' },
+    ],
+  });
+  const branch = onnx.GraphProto.create({ name: 'then', node: [onnx.NodeProto.create({ opType: 'Identity', name: 'inner', input: ['a'], output: ['yy'] })], output: [onnx.ValueInfoProto.create({ name: 'yy' })] });
+  m.graph!.node[1]!.attribute.push(onnx.AttributeProto.create({ name: 'then_branch', g: branch, type: onnx.AttributeProto.AttributeType.GRAPH }) as never);
+  const g = new AGraph(m.graph as GraphProto);
+  // levels: c0, a0, split 0; a1, twice 1; if 2 (after a1, which its branch reads); z 3
+  assert.deepEqual(Array.from(g.order, (i) => g.names[i]), ['c0', 'a0', 'split', 'a1', 'twice', 'if', 'z']);
 });
