@@ -98,41 +98,54 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
     const partitioned = new Uint8Array(g.size);
     const patterns = findPatternPartitions(g, paths);
     for (const p of patterns) {
-      for (const n of p.nodes) {
+      for (let k = 0; k < p.nodes.length; k++) {
+        const n = p.nodes[k]!;
         partitioned[n] = 1;
         decide(n, false, `pattern-${p.kind}`, `part of a ${p.kind === 'gelu' ? 'GELU' : p.kind === 'mha' ? 'MatMul→MatMul attention' : 'LayerNorm'} pattern, which is never auto-quantized`);
       }
       if (p.nodes.length) partitions.push({ kind: 'pattern', pattern: p.kind, nodes: p.nodes.map((n) => g.names[n]!) });
     }
     const { cask, kgen } = new FusiblePartitioner({ g, consts, paths, backbones, nonResidual, partitioned }).findAll();
-    for (const p of cask) partitions.push({ kind: 'cask', nodes: p.map((n) => g.names[n]!) });
-    for (const p of kgen) partitions.push({ kind: 'kgen', nodes: p.map((n) => g.names[n]!) });
-    for (const p of kgen) {
+    const names = (p: number[]): string[] => {
+      const out = new Array<string>(p.length);
+      for (let k = 0; k < p.length; k++) out[k] = g.names[p[k]!]!;
+      return out;
+    };
+    for (let q = 0; q < cask.length; q++) partitions.push({ kind: 'cask', nodes: names(cask[q]!) });
+    for (let q = 0; q < kgen.length; q++) partitions.push({ kind: 'kgen', nodes: names(kgen[q]!) });
+    for (let q = 0; q < kgen.length; q++) {
+      const p = kgen[q]!;
       if (p.length < 2) continue;
       const why = `fused into the KGEN partition headed by ${g.label(p[0]!)}`;
       for (let k = 1; k < p.length; k++) decide(p[k]!, false, 'kgen-member', why);
     }
     const cls = classifyCask(g, consts, cask);
-    for (const n of cls.internal) decide(n, false, 'cask-internal', 'all its non-const inputs come from inside its CASK partition');
-    for (const n of cls.quantizable) decide(n, true, 'cask-head', 'CASK partition node whose non-const inputs all come from outside the partition');
-    for (const n of cls.partial) decide(n, true, 'cask-partial', 'CASK partition node with inputs from inside and outside the partition; the inside inputs stay unquantized');
+    // (indexed loops and no spreads over per-node lists here: this function runs once, and its for-of loops
+    // ran unoptimised, allocating an iterator result per element)
+    for (let k = 0; k < cls.internal.length; k++) decide(cls.internal[k]!, false, 'cask-internal', 'all its non-const inputs come from inside its CASK partition');
+    for (let k = 0; k < cls.quantizable.length; k++) decide(cls.quantizable[k]!, true, 'cask-head', 'CASK partition node whose non-const inputs all come from outside the partition');
+    for (let k = 0; k < cls.partial.length; k++) decide(cls.partial[k]!, true, 'cask-partial', 'CASK partition node with inputs from inside and outside the partition; the inside inputs stay unquantized');
     const kg = filterKgenHeads(g, consts, cask, kgen, quantTypes);
-    for (const [n, why] of kg.skipped) decide(n, false, 'kgen-head-skipped', why);
-    for (const n of kg.heads) decide(n, true, 'kgen-head', 'KGEN head consuming the output of a CASK partition or a pooling/normalization op');
-    const sel = [...kg.heads, ...cls.quantizable, ...cls.partial];
+    kg.skipped.forEach((why, n) => decide(n, false, 'kgen-head-skipped', why));
+    for (let k = 0; k < kg.heads.length; k++) decide(kg.heads[k]!, true, 'kgen-head', 'KGEN head consuming the output of a CASK partition or a pooling/normalization op');
+    const sel = kg.heads.concat(cls.quantizable, cls.partial);
     const rem = findRemaining(g, consts, partitioned, sel, quantTypes);
-    for (const [n, s] of rem.skipped) decide(n, false, s.rule, s.reason);
-    for (const n of rem.nodes) decide(n, true, 'remaining', opReason('rem', g.ops[n]!, (op) => `unpartitioned ${op} of a quantizable type`));
-    sel.push(...rem.nodes);
+    rem.skipped.forEach((s, n) => decide(n, false, s.rule, s.reason));
+    for (let k = 0; k < rem.nodes.length; k++) {
+      const n = rem.nodes[k]!;
+      decide(n, true, 'remaining', opReason('rem', g.ops[n]!, (op) => `unpartitioned ${op} of a quantizable type`));
+      sel.push(n);
+    }
     const skips = outputLayerSkips(g, new Set(cls.partial));
     const seen = new Uint8Array(g.size);
-    for (const n of sel) {
+    for (let k = 0; k < sel.length; k++) {
+      const n = sel[k]!;
       if (seen[n]) continue;
       seen[n] = 1;
       if (skips.has(n)) decide(n, false, 'output-layer-skip', 'produces a graph output and is not Conv, Gemm, MatMul or partially quantizable');
       else selected.push(n);
     }
-    noQuantize = [...cls.noQuantize, ...kg.noQuantize];
+    noQuantize = cls.noQuantize.concat(kg.noQuantize);
   }
   if (!userTypes.length && !selected.length) {
     // the reference stops here without writing a model
@@ -165,7 +178,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   }
   const finalSel = selected.filter((n) => !excluded[n]);
   const inSel = new Uint8Array(g.size);
-  for (const n of finalSel) inSel[n] = 1;
+  for (let k = 0; k < finalSel.length; k++) inSel[finalSel[k]!] = 1;
 
   // ORT placement on the model's own node order (node ids are file positions).
   const ortTypes = new Set(opts.ortOpTypes ?? (userTypes.length ? userTypes : [...quantTypes, ...INT8_DEFAULT_OP_TYPES]));

@@ -54,7 +54,7 @@ export class FusiblePartitioner {
   }
 
   private visit(cur: number, part: number[]): void {
-    const { g, consts, backbones, nonResidual, partitioned } = this.ctx;
+    const { g, nonResidual, partitioned } = this.ctx;
     const outPos = this.outPos!;
     const outStamp = this.outStamp!;
     const stamp = this.stamp;
@@ -73,33 +73,44 @@ export class FusiblePartitioner {
     // consumers are judged against the partition's outputs as they are now
     const snapshot = part.length;
     const curOut0 = g.outputs(cur)[0];
-    const children = g.children(cur);
-    for (let j = 0; j < children.length; j++) {
-      const c = children[j]!;
-      if (partitioned[c]) continue;
-      const op = g.ops[c]!;
-      let ok = false;
-      if (isPointwise(op)) {
-        ok = true;
-        for (let k = g.inStart[c]!; k < g.inStart[c + 1]!; k++) {
-          const t = g.inIds[k]!;
-          if (t < 0) {
-            ok = false; // an empty optional input is neither inside the partition nor const
-            break;
-          }
-          if (!(outStamp[t] === stamp && outPos[t]! < snapshot) && !consts.isConstId(t)) {
-            ok = false;
-            break;
-          }
+    // every consumer of every output, duplicates kept, read from the index (no view per node)
+    for (let ko = g.outStart[cur]!; ko < g.outStart[cur + 1]!; ko++) {
+      const oid = g.outIds[ko]!;
+      for (let kc = g.consumerStart(oid); kc < g.consumerEnd(oid); kc++) {
+        this.consider(g.consumerAt(kc), part, snapshot, curOut0);
+      }
+    }
+  }
+
+  /** Whether consumer `c` of the node just added joins the partition (judged against the first `snapshot` members). */
+  private consider(c: number, part: number[], snapshot: number, curOut0: string | undefined): void {
+    const { g, consts, backbones, nonResidual, partitioned } = this.ctx;
+    const outPos = this.outPos!;
+    const outStamp = this.outStamp!;
+    const stamp = this.stamp;
+    if (partitioned[c]) return;
+    const op = g.ops[c]!;
+    let ok = false;
+    if (isPointwise(op)) {
+      ok = true;
+      for (let k = g.inStart[c]!; k < g.inStart[c + 1]!; k++) {
+        const t = g.inIds[k]!;
+        if (t < 0) {
+          ok = false; // an empty optional input is neither inside the partition nor const
+          break;
+        }
+        if (!(outStamp[t] === stamp && outPos[t]! < snapshot) && !consts.isConstId(t)) {
+          ok = false;
+          break;
         }
       }
-      if (!ok && (op === 'BatchNormalization' || op === 'Relu') && backbones.of(c) >= 0) ok = true;
-      if (!ok && op === 'Add') {
-        const nr = nonResidual.get(c);
-        if (nr && curOut0 === nr) ok = true;
-      }
-      if (ok) this.visit(c, part);
     }
+    if (!ok && (op === 'BatchNormalization' || op === 'Relu') && backbones.of(c) >= 0) ok = true;
+    if (!ok && op === 'Add') {
+      const nr = nonResidual.get(c);
+      if (nr && curOut0 === nr) ok = true;
+    }
+    if (ok) this.visit(c, part);
   }
 
   /** All CASK partitions (linear seeds), then all KGEN partitions (pointwise seeds). */

@@ -10,6 +10,7 @@ import type { AGraph } from './agraph.js';
 import type { ConstTensors } from './const-tensors.js';
 
 const OPTIONAL = new Set(['BiasAdd', 'ConstMul']);
+const NO_WILDCARDS: readonly string[] = [];
 
 export class PathMatcher {
   constructor(
@@ -28,11 +29,12 @@ export class PathMatcher {
    * Whether node `i` starts a path of `types` (forward: through consumers; backward: through producers).
    * Matched nodes are appended to `collected` when given.
    */
-  hasPath(i: number, types: readonly string[], forward: boolean, wildcards: readonly string[] = [], collected?: number[]): boolean {
-    return this.match(i, types, 0, forward, wildcards, collected ?? []);
+  hasPath(i: number, types: readonly string[], forward: boolean, wildcards: readonly string[] = NO_WILDCARDS, collected?: number[]): boolean {
+    // (no list at all when the caller wants none: this runs several times per node)
+    return this.match(i, types, 0, forward, wildcards, collected ?? null);
   }
 
-  private match(i: number, types: readonly string[], k: number, forward: boolean, wild: readonly string[], out: number[]): boolean {
+  private match(i: number, types: readonly string[], k: number, forward: boolean, wild: readonly string[], out: number[] | null): boolean {
     const g = this.g;
     for (;;) {
       if (k >= types.length) return true;
@@ -42,7 +44,7 @@ export class PathMatcher {
       const isWild = wild.includes(t);
       const optional = OPTIONAL.has(want);
       if (!isMatch && !isWild && !optional) return false;
-      if (isMatch) out.push(i);
+      if (isMatch && out) out.push(i);
       const next = isMatch || optional ? k + 1 : k;
       if (!isMatch && !isWild) {
         // optional entry skipped: try the same node against the next entry
@@ -51,13 +53,13 @@ export class PathMatcher {
       }
       // the next level, read straight from the index (no per-level arrays: this runs for every node); what a
       // failed branch appended is dropped again
-      const mark = out.length;
+      const mark = out ? out.length : 0;
       if (forward) {
         for (let o = g.outStart[i]!; o < g.outStart[i + 1]!; o++) {
           const id = g.outIds[o]!;
           for (let c = g.consumerStart(id); c < g.consumerEnd(id); c++) {
             if (this.match(g.consumerAt(c), types, next, forward, wild, out)) return true;
-            out.length = mark;
+            if (out) out.length = mark;
           }
         }
       } else {
@@ -65,7 +67,7 @@ export class PathMatcher {
           const id = g.inIds[p]!;
           if (id < 0 || g.prodCount[id] !== 1) continue;
           if (this.match(g.prodFirst[id]!, types, next, forward, wild, out)) return true;
-          out.length = mark;
+          if (out) out.length = mark;
         }
       }
       return next >= types.length;

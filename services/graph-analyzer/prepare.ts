@@ -79,7 +79,7 @@ export function prepare(model: ModelProto, opts: PrepareOptions = {}): PrepareRe
   if (named || duplicatedWeights) save('named');
   // The index built for the checks stays valid when only names changed: hand it to Analyze.
   if (!converted && !duplicatedWeights) {
-    for (const r of renamedNodes) checked.names[r.index] = r.name;
+    for (let k = 0; k < renamedNodes.length; k++) checked.names[renamedNodes[k]!.index] = renamedNodes[k]!.name;
     markPrepared(graph, checked);
   } else markPrepared(graph);
   return { model, opsetBefore: from, opset: defaultDomainOpset(model), converted, named, duplicatedWeights, renamedNodes, duplicates, intermediateFiles: files };

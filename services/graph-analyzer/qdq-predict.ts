@@ -70,16 +70,13 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     const id = g.inIds[g.inStart[i]! + k]!;
     return id >= 0 && g.isInit[id] === 1;
   };
-  const receivingOf = (id: number): ArrayLike<number> => {
-    const c = recvCount[id]!;
-    return c === 0 ? [] : c === 1 ? [recvFirst[id]!] : recvMany.get(id)!;
-  };
   const markWeight = (i: number, k: number): void => {
     if (o.perChannel) {
       if (isInitK(i, k)) mark(i, k); // per-channel works only on initializers
     } else mark(i, k);
   };
-  for (const i of should) {
+  for (let q = 0; q < should.length; q++) {
+    const i = should[q]!;
     const op = g.ops[i]!;
     const nIn = g.inStart[i + 1]! - g.inStart[i]!;
     switch (op) {
@@ -151,7 +148,8 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
   };
   const dedicated = new Map<number, ArrayLike<number>>();
   const activations: string[] = [];
-  for (const t of markedIds) {
+  for (let q = 0; q < markedIds.length; q++) {
+    const t = markedIds[q]!;
     if (g.isInit[t]) {
       giveAll(t);
       continue;
@@ -159,8 +157,8 @@ export function predictQdq(g: AGraph, o: PredictOptions): Prediction {
     const p = g.prodFirst[t]!;
     if (p >= 0 && g.ops[p] === 'DequantizeLinear') continue;
     activations.push(g.tensorNames[t]!);
-    const r = receivingOf(t);
-    if (r.length > 1) {
+    if (recvCount[t]! > 1) {
+      const r = recvMany.get(t)!;
       dedicated.set(t, r);
       for (let k = 0; k < r.length; k++) setSlots(r[k]!, t, 1);
     } else giveAll(t);

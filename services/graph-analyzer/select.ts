@@ -33,25 +33,33 @@ export function classifyCask(g: AGraph, consts: ConstTensors, cask: number[][]):
   // tensor -> index of the partition that produces it
   const outPart = new Int32Array(g.tensorCount).fill(-1);
   for (let pi = 0; pi < cask.length; pi++) {
-    for (const n of cask[pi]!) {
+    const part = cask[pi]!;
+    for (let q = 0; q < part.length; q++) {
+      const n = part[q]!;
       for (let k = g.outStart[n]!; k < g.outStart[n + 1]!; k++) if (g.outIds[k]! >= 0) outPart[g.outIds[k]!] = pi;
     }
   }
   for (let pi = 0; pi < cask.length; pi++) {
     const part = cask[pi]!;
-    for (const n of part) {
+    for (let q = 0; q < part.length; q++) {
+      const n = part[q]!;
       let external = false;
-      let internal: Edge[] | undefined;
+      let internal = 0;
       for (let k = g.inStart[n]!; k < g.inStart[n + 1]!; k++) {
         const id = g.inIds[k]!;
         if (id < 0 || consts.isConstId(id)) continue;
         if (outPart[id] !== pi) external = true;
-        else (internal ??= []).push({ producer: g.prodFirst[id]!, consumer: n, tensor: g.tensorNames[id]! });
+        else internal++;
       }
       if (!external) res.internal.push(n);
       else if (internal) {
-        res.noQuantize.push(...internal);
-        for (let k = 0; k < internal.length; k++) res.partial.push(n);
+        // the edges are made only here (most CASK nodes are internal, and their edges were dropped)
+        for (let k = g.inStart[n]!; k < g.inStart[n + 1]!; k++) {
+          const id = g.inIds[k]!;
+          if (id < 0 || consts.isConstId(id) || outPart[id] !== pi) continue;
+          res.noQuantize.push({ producer: g.prodFirst[id]!, consumer: n, tensor: g.tensorNames[id]! });
+          res.partial.push(n);
+        }
       } else res.quantizable.push(n);
     }
   }
@@ -70,17 +78,21 @@ export interface KgenResult {
 /** KGEN heads that follow a CASK partition (possibly through copy ops) or an output-quantization candidate. */
 export function filterKgenHeads(g: AGraph, consts: ConstTensors, cask: number[][], kgen: number[][], quantizableTypes: ReadonlySet<string>): KgenResult {
   const inCask = new Uint8Array(g.size);
-  for (const p of cask) for (const n of p) inCask[n] = 1;
+  for (let q = 0; q < cask.length; q++) {
+    const p = cask[q]!;
+    for (let k = 0; k < p.length; k++) inCask[p[k]!] = 1;
+  }
   // multiset of names: CASK heads + KGEN heads found so far
   const qCount = new Map<string, number>();
   const bump = (name: string, d: number): void => {
     qCount.set(name, (qCount.get(name) ?? 0) + d);
   };
-  for (const p of cask) bump(g.names[p[0]!]!, 1);
+  for (let q = 0; q < cask.length; q++) bump(g.names[cask[q]![0]!]!, 1);
   const follows = new Int8Array(g.size); // 0 unknown, 1 yes, -1 no
   const followsCask = (start: number): boolean => {
     // iterative DFS over copy-op parents
     if (follows[start] !== 0) return follows[start]! > 0;
+    if (inCask[start]) return true; // the common case, without the walk's arrays
     const stack = [start];
     const order: number[] = [];
     const seen = new Set<number>();
@@ -104,8 +116,8 @@ export function filterKgenHeads(g: AGraph, consts: ConstTensors, cask: number[][
     return found;
   };
   const res: KgenResult = { heads: [], noQuantize: [], skipped: new Map() };
-  for (const part of kgen) {
-    const head = part[0]!;
+  for (let q = 0; q < kgen.length; q++) {
+    const head = kgen[q]![0]!;
     const op = g.ops[head]!;
     if (!quantizableTypes.has(op)) {
       res.skipped.set(head, `KGEN head of type ${op}, which is not a quantizable type`);
@@ -118,7 +130,9 @@ export function filterKgenHeads(g: AGraph, consts: ConstTensors, cask: number[][
     const headName = g.names[head]!;
     const edges: Edge[] = [];
     let hasQuantizable = false;
-    for (const parent of g.parents(head)) {
+    const parents = g.parents(head);
+    for (let k = 0; k < parents.length; k++) {
+      const parent = parents[k]!;
       if (followsCask(parent) || OUTPUT_QUANT_CANDIDATES.has(g.ops[parent]!)) {
         res.heads.push(head);
         bump(headName, 1);
@@ -166,9 +180,15 @@ export function findRemaining(g: AGraph, consts: ConstTensors, partitioned: Uint
     }
     res.nodes.push(i);
   }
-  const qset = new Set<string>();
-  for (const n of selectedSoFar) qset.add(g.names[n]!);
-  for (const n of res.nodes) qset.add(g.names[n]!);
+  // names of the nodes selected so far (by name, as the reference compares), built only if a pooling node asks
+  let qsetCache: Set<string> | undefined;
+  const qset = (): Set<string> => {
+    if (qsetCache) return qsetCache;
+    qsetCache = new Set<string>();
+    for (const n of selectedSoFar) qsetCache.add(g.names[n]!);
+    for (const n of res.nodes) qsetCache.add(g.names[n]!);
+    return qsetCache;
+  };
   const memo = new Int8Array(g.size);
   const hasQConsumer = (start: number): boolean => {
     // DFS through copy-op children
@@ -180,7 +200,7 @@ export function findRemaining(g: AGraph, consts: ConstTensors, partitioned: Uint
       const n = stack.pop()!;
       visited.push(n);
       for (const c of g.children(n)) {
-        if (qset.has(g.names[c]!) || memo[c] === 1) {
+        if (qset().has(g.names[c]!) || memo[c] === 1) {
           memo[start] = 1;
           return true;
         }
