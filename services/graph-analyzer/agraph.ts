@@ -360,11 +360,12 @@ export function levelOrder(g: AGraph): Int32Array {
     const s = g.nodes[stuck]!;
     throw new InvalidArgument(`graph has a cycle through node "${s.name || s.opType}"`);
   }
-  // Counting sort by level keeps the model's order inside a level.
-  const start = new Int32Array(maxLevel + 2);
+  // Counting sort by level keeps the model's order inside a level. The queue becomes the result and the (now
+  // all-zero) wait counts the level starts where they fit: fewer large typed arrays alive at once.
+  const start = maxLevel + 2 <= n ? waiting.subarray(0, maxLevel + 2) : new Int32Array(maxLevel + 2);
   for (let i = 0; i < n; i++) start[level[i]! + 1]!++;
   for (let l = 1; l < start.length; l++) start[l]! += start[l - 1]!;
-  const out = new Int32Array(n);
+  const out = queue;
   for (let i = 0; i < n; i++) out[start[level[i]!]!++] = i;
   return out;
 }
