@@ -165,34 +165,28 @@ export function lowestCommonAncestor(g: AGraph, a: number, b: number): [number, 
 }
 
 /**
- * For each Add, the name of its non-residual input (the one on the Conv branch that TensorRT fuses), or null.
- * Keyed by node id.
+ * For each Add, the tensor id of its non-residual input (the one on the Conv branch that TensorRT fuses); -1 for
+ * every other node and for an Add without one. Read from the index (input slots 0 and 1, their first producers).
  */
-export function buildNonResidualMap(g: AGraph, consts: ConstTensors, bb: Backbones): Map<number, string | null> {
-  const out = new Map<number, string | null>();
+export function buildNonResidualMap(g: AGraph, consts: ConstTensors, bb: Backbones): Int32Array {
+  const out = new Int32Array(g.size).fill(-1);
   for (let i = 0; i < g.size; i++) {
     if (g.ops[i] !== 'Add') continue;
-    const ins = g.inputs(i);
-    const in0 = ins[0] ?? '';
-    const in1 = ins[1] ?? '';
-    if (consts.hasConstInput(i) || g.firstProducer(in0) < 0 || g.firstProducer(in1) < 0) {
-      out.set(i, null);
-      continue;
-    }
-    const p1 = g.firstProducer(in0);
-    const p2 = g.firstProducer(in1);
+    const s = g.inStart[i]!;
+    const nIn = g.inStart[i + 1]! - s;
+    const in0 = nIn > 0 ? g.inIds[s]! : -1;
+    const in1 = nIn > 1 ? g.inIds[s + 1]! : -1;
+    const p1 = in0 >= 0 ? g.prodFirst[in0]! : -1;
+    const p2 = in1 >= 0 ? g.prodFirst[in1]! : -1;
+    if (p1 < 0 || p2 < 0 || consts.hasConstInput(i)) continue;
     const b1 = bb.of(p1);
     const b2 = bb.of(p2);
     if (b1 >= 0 && b2 >= 0) {
-      if (b1 === b2) {
-        out.set(i, null);
-        continue;
-      }
+      if (b1 === b2) continue;
       const [, d1, d2] = lowestCommonAncestor(g, p1, p2);
-      out.set(i, d1 > d2 ? in0 : in1);
-    } else if (b1 >= 0) out.set(i, in0);
-    else if (b2 >= 0) out.set(i, in1);
-    else out.set(i, null);
+      out[i] = d1 > d2 ? in0 : in1;
+    } else if (b1 >= 0) out[i] = in0;
+    else if (b2 >= 0) out[i] = in1;
   }
   return out;
 }

@@ -13,7 +13,8 @@ export interface PartitionContext {
   consts: ConstTensors;
   paths: PathMatcher;
   backbones: Backbones;
-  nonResidual: Map<number, string | null>;
+  /** per node: the tensor id of an Add's non-residual input, or -1 (buildNonResidualMap) */
+  nonResidual: Int32Array;
   /** Node ids already in some partition (patterns included); updated in place. */
   partitioned: Uint8Array;
 }
@@ -69,10 +70,10 @@ export class FusiblePartitioner {
         outPos[o] = pos;
       }
     }
-    if (g.ops[cur] === 'Add' && nonResidual.get(cur)) return;
+    if (g.ops[cur] === 'Add' && nonResidual[cur]! >= 0) return;
     // consumers are judged against the partition's outputs as they are now
     const snapshot = part.length;
-    const curOut0 = g.outputs(cur)[0];
+    const curOut0 = g.outStart[cur + 1]! > g.outStart[cur]! ? g.outIds[g.outStart[cur]!]! : -1;
     // every consumer of every output, duplicates kept, read from the index (no view per node)
     for (let ko = g.outStart[cur]!; ko < g.outStart[cur + 1]!; ko++) {
       const oid = g.outIds[ko]!;
@@ -83,7 +84,7 @@ export class FusiblePartitioner {
   }
 
   /** Whether consumer `c` of the node just added joins the partition (judged against the first `snapshot` members). */
-  private consider(c: number, part: number[], snapshot: number, curOut0: string | undefined): void {
+  private consider(c: number, part: number[], snapshot: number, curOut0: number): void {
     const { g, consts, backbones, nonResidual, partitioned } = this.ctx;
     const outPos = this.outPos!;
     const outStamp = this.outStamp!;
@@ -107,8 +108,8 @@ export class FusiblePartitioner {
     }
     if (!ok && (op === 'BatchNormalization' || op === 'Relu') && backbones.of(c) >= 0) ok = true;
     if (!ok && op === 'Add') {
-      const nr = nonResidual.get(c);
-      if (nr && curOut0 === nr) ok = true;
+      const nr = nonResidual[c]!;
+      if (nr >= 0 && curOut0 === nr) ok = true;
     }
     if (ok) this.visit(c, part);
   }
