@@ -68,6 +68,14 @@ function tile(name: string, samples: number): string {
   return file;
 }
 
+/** Rows (samples) of a model's calibration set. */
+function sampleCount(name: string): number {
+  const z = openNpz(calib(name));
+  const n = [...z.values()][0]!.shape[0]!;
+  for (const a of z.values()) a.close?.();
+  return n;
+}
+
 const mb = (kb: number) => (kb / 1024).toFixed(0);
 const rows: string[][] = [];
 const print = () => {
@@ -127,25 +135,34 @@ if (parts.has('2')) {
 }
 
 if (parts.has('3')) {
-  // Two tensor lists: onnxruntime's (every output of its calibratable op types, 722 on ppocr_rec) and
-  // ours (what graph-analyzer selects for INT8 and `modelopt quantize` calibrates), each on its model.
+  // ppocr_rec with two tensor lists: onnxruntime's (every output of its calibratable op types, 722) and ours
+  // (what graph-analyzer selects for INT8 and `modelopt quantize` calibrates), each on its model; then ppocr_det
+  // with ours.
   const ours = path.join(tmp, 'ppocr_rec.ours.json');
   const oursModel = path.join(tmp, 'ppocr_rec.prepared.onnx');
   const prepared = prepareFile(model('ppocr_rec'));
   saveModel(prepared.model, oursModel);
   fs.writeFileSync(ours, JSON.stringify(analyze(prepared.model, { quantizeMode: 'int8' }).tensorsToCalibrate));
-  const lists: [string, { model: string; data: string; tensors: string }][] = [
-    [`onnxruntime's list (${nTensors} tensors)`, { model: rec13, data: calib('ppocr_rec'), tensors: recTensors }],
-    [`graph-analyzer's INT8 list (${(JSON.parse(fs.readFileSync(ours, 'utf8')) as string[]).length} tensors)`, { model: oursModel, data: calib('ppocr_rec'), tensors: ours }],
+  // ppocr_det too: few, large samples, so the min/max pass runs one sample per run (no grouping)
+  const detOurs = path.join(tmp, 'ppocr_det.ours.json');
+  const detModel = path.join(tmp, 'ppocr_det.prepared.onnx');
+  const detPrepared = prepareFile(model('ppocr_det'));
+  saveModel(detPrepared.model, detModel);
+  fs.writeFileSync(detOurs, JSON.stringify(analyze(detPrepared.model, { quantizeMode: 'int8' }).tensorsToCalibrate));
+  const count = (f: string) => (JSON.parse(fs.readFileSync(f, 'utf8')) as string[]).length;
+  const lists: [string, { model: string; data: string; tensors: string }, boolean][] = [
+    [`ppocr_rec, 64 samples, onnxruntime's list (${nTensors} tensors)`, { model: rec13, data: calib('ppocr_rec'), tensors: recTensors }, true],
+    [`ppocr_rec, 64 samples, graph-analyzer's INT8 list (${count(ours)} tensors)`, { model: oursModel, data: calib('ppocr_rec'), tensors: ours }, true],
+    [`ppocr_det, its ${sampleCount('ppocr_det')} samples, graph-analyzer's INT8 list (${count(detOurs)} tensors)`, { model: detModel, data: calib('ppocr_det'), tensors: detOurs }, false],
   ];
-  for (const [listLabel, base] of lists) {
-    console.log(`\n[3] Cost over inference, ppocr_rec, 64 samples, same feeds, ${listLabel}`);
+  for (const [listLabel, base, allRows] of lists) {
+    console.log(`\n[3] Cost over inference, same feeds, ${listLabel}`);
     // The ratio rows are the best of CALIB_BENCH_REPS (default 3) runs taken in turn, so that a slow spell of
     // this shared machine lands on every row alike; the rest run once.
     const reps = Number(process.env.CALIB_BENCH_REPS ?? 3);
     const timed: [string, Record<string, unknown>][] = [
       ['bare inference (level all, 1 sample per run)', { ...base, method: 'bare', level: 'all' }],
-      ['minmax (in-graph reductions, 4 samples per run, level all)', { ...base, method: 'minmax' }],
+      ['minmax (in-graph reductions, level all; 4 samples per run where tensors are small)', { ...base, method: 'minmax' }],
       ['entropy (defaults 128/128: min/max pass only, level all)', { ...base, method: 'entropy' }],
     ];
     const best = new Map<string, Run>();
@@ -157,8 +174,8 @@ if (parts.has('3')) {
       }
     }
     const bare = best.get(timed[0]![0])!;
-    const res: [string, Run][] = [
-      ...timed.map(([label]) => [label, best.get(label)!] as [string, Run]),
+    const res: [string, Run][] = [...timed.map(([label]) => [label, best.get(label)!] as [string, Run])];
+    if (allRows) res.push(
       ['bare inference (level all, 4 samples per run)', child({ ...base, method: 'bare', level: 'all', stepsPerRun: 4 })],
       ['bare inference (level disabled)', child({ ...base, method: 'bare', level: 'disabled' })],
       ['capture only (level basic, the default)', child({ ...base, method: 'capture', level: 'basic' })],
@@ -168,7 +185,7 @@ if (parts.has('3')) {
       ['entropy, 2048 bins (961 windows searched, 2 passes)', child({ ...base, method: 'entropy', numBins: 2048 })],
       ['entropy, 2048 bins, streaming (1 pass)', child({ ...base, method: 'entropy', numBins: 2048, histogramRange: 'streaming' })],
       ['percentile (global range, 2 passes)', child({ ...base, method: 'percentile' })],
-    ];
+    );
     rows.push(['run', 'wall s', 'x bare (all)', 'peak RSS MB']);
     for (const [label, run] of res) rows.push([label, run.wall_s.toFixed(2), (run.wall_s / bare.wall_s).toFixed(2), mb(run.max_rss_kb)]);
     print();
