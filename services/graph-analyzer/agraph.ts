@@ -138,12 +138,14 @@ export class AGraph {
     // flags from the initializer and input lists; the few such names that no node mentions go to small sets
     const unindexedInits = new Set<string>();
     const unindexedInputs = new Set<string>();
-    for (const t of graph.initializer) {
+    for (let q = 0; q < graph.initializer.length; q++) {
+      const t = graph.initializer[q]!;
       const id = tid.get(t.name);
       if (id >= 0) this.isInit[id] = 1;
       else unindexedInits.add(t.name);
     }
-    for (const i of graph.input) {
+    for (let q = 0; q < graph.input.length; q++) {
+      const i = graph.input[q]!;
       const id = tid.get(i.name);
       if (id >= 0) {
         if (!this.isInit[id]) this.isGraphInput[id] = 1;

@@ -58,7 +58,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   }
   const elemTypes = inferElemTypesById(g);
   const opTypeCounts: Record<string, number> = {};
-  for (const op of g.ops) opTypeCounts[op] = (opTypeCounts[op] ?? 0) + 1;
+  for (let i = 0; i < g.size; i++) opTypeCounts[g.ops[i]!] = (opTypeCounts[g.ops[i]!] ?? 0) + 1;
 
   const decisions: (NodeDecision | undefined)[] = new Array(g.size);
   const decide = (i: number, quantized: boolean, rule: string, reason: string): void => {
@@ -97,20 +97,21 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
     const nonResidual = buildNonResidualMap(g, consts, backbones);
     const partitioned = new Uint8Array(g.size);
     const patterns = findPatternPartitions(g, paths);
-    for (const p of patterns) {
-      for (let k = 0; k < p.nodes.length; k++) {
-        const n = p.nodes[k]!;
-        partitioned[n] = 1;
-        decide(n, false, `pattern-${p.kind}`, `part of a ${p.kind === 'gelu' ? 'GELU' : p.kind === 'mha' ? 'MatMul→MatMul attention' : 'LayerNorm'} pattern, which is never auto-quantized`);
-      }
-      if (p.nodes.length) partitions.push({ kind: 'pattern', pattern: p.kind, nodes: p.nodes.map((n) => g.names[n]!) });
-    }
-    const { cask, kgen } = new FusiblePartitioner({ g, consts, paths, backbones, nonResidual, partitioned }).findAll();
     const names = (p: number[]): string[] => {
       const out = new Array<string>(p.length);
       for (let k = 0; k < p.length; k++) out[k] = g.names[p[k]!]!;
       return out;
     };
+    for (let q = 0; q < patterns.length; q++) {
+      const p = patterns[q]!;
+      for (let k = 0; k < p.nodes.length; k++) {
+        const n = p.nodes[k]!;
+        partitioned[n] = 1;
+        decide(n, false, `pattern-${p.kind}`, `part of a ${p.kind === 'gelu' ? 'GELU' : p.kind === 'mha' ? 'MatMul→MatMul attention' : 'LayerNorm'} pattern, which is never auto-quantized`);
+      }
+      if (p.nodes.length) partitions.push({ kind: 'pattern', pattern: p.kind, nodes: names(p.nodes) });
+    }
+    const { cask, kgen } = new FusiblePartitioner({ g, consts, paths, backbones, nonResidual, partitioned }).findAll();
     for (let q = 0; q < cask.length; q++) partitions.push({ kind: 'cask', nodes: names(cask[q]!) });
     for (let q = 0; q < kgen.length; q++) partitions.push({ kind: 'kgen', nodes: names(kgen[q]!) });
     for (let q = 0; q < kgen.length; q++) {

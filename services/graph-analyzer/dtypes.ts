@@ -127,10 +127,8 @@ export function inferElemTypesById(g: AGraph): Int32Array {
     const id = g.tensorId(name);
     if (id >= 0 && t && !types[id]) types[id] = t;
   };
-  for (const t of graph.initializer) setName(t.name, Number(t.dataType));
-  for (const v of graph.input) setName(v.name, declared(v));
-  for (const v of graph.valueInfo) setName(v.name, declared(v));
-  for (const v of graph.output) setName(v.name, declared(v));
+  for (let q = 0; q < graph.initializer.length; q++) setName(graph.initializer[q]!.name, Number(graph.initializer[q]!.dataType));
+  for (const list of [graph.input, graph.valueInfo, graph.output]) for (let q = 0; q < list.length; q++) setName(list[q]!.name, declared(list[q]!));
   const byName = {
     get: (name: string): number | undefined => {
       const id = g.tensorId(name);

@@ -49,6 +49,9 @@ export function findPatternPartitions(g: AGraph, paths: PathMatcher): PatternPar
   return out;
 }
 
+/** The distinct ids in first-seen order (pattern matches are a handful of nodes: no Set). */
 function dedupe(xs: number[]): number[] {
-  return [...new Set(xs)];
+  const out: number[] = [];
+  for (let k = 0; k < xs.length; k++) if (!out.includes(xs[k]!)) out.push(xs[k]!);
+  return out;
 }

@@ -48,7 +48,9 @@ export function duplicateSharedWeights(graph: GraphProto, index?: AGraph): Dupli
     consumers = m;
   }
   const added: TensorProto[] = [];
-  for (const init of graph.initializer) {
+  const inits = graph.initializer;
+  for (let q = 0; q < inits.length; q++) {
+    const init = inits[q]!;
     if (!DUP_DTYPES.has(Number(init.dataType))) continue;
     const cs = consumers.get(init.name);
     if (!cs || cs.length < 2) continue;
