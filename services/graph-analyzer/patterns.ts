@@ -49,8 +49,9 @@ export function findPatternPartitions(g: AGraph, paths: PathMatcher): PatternPar
   return out;
 }
 
-/** The distinct ids in first-seen order (pattern matches are a handful of nodes: no Set). */
+/** The distinct ids in first-seen order (a short list, one match, without a Set; the GELU list spans the graph). */
 function dedupe(xs: number[]): number[] {
+  if (xs.length > 16) return [...new Set(xs)];
   const out: number[] = [];
   for (let k = 0; k < xs.length; k++) if (!out.includes(xs[k]!)) out.push(xs[k]!);
   return out;
