@@ -196,6 +196,19 @@ describe('ORT calibration searches', () => {
       });
     }
   }
+  it('entropy on sparse histograms (empty bins near zero, sparse tails, few values) and small num_quantized_bins', async () => {
+    // the native search counts nonzero bins per merged bin from prefix counts, corrected at the two folded ends
+    for (let seed = 1; seed <= 12; seed++) {
+      let x = normal(20000, 80 + seed, 1 + (seed % 5));
+      if (seed % 3 === 0) x = x.map((v) => (Math.abs(v) < 1.5 ? 0 : v));
+      if (seed % 3 === 1) x = x.map((v, i) => (i % 7 === 0 ? v * 50 : v * 0.01));
+      if (seed % 4 === 2) x = x.subarray(0, 300);
+      for (const bins of [130, 257, 2048]) {
+        const hh = R.ortHistogramCollect(null, x, bins);
+        for (const nq of [128, 16, 3]) assert.deepEqual(await N.ortEntropyThreshold(hh, nq), R.ortEntropyThreshold(hh, nq), `seed ${seed}, ${bins} bins, ${nq} quantized`);
+      }
+    }
+  });
   it('entropy clamps to the observed range', () => {
     const hh = R.ortHistogramCollect(null, uniform(5000, 70, 0.5, 4), 256);
     const t = R.ortEntropyThreshold(hh);

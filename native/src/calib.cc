@@ -144,6 +144,8 @@ struct OrtEntropyBaton : Baton {
     for (int64_t i = 0; i < numBins; i++) prefix[i + 1] = prefix[i] + hist[i];
     bool integral = prefix[numBins] < 9007199254740992.0;
     for (double b : hist) integral = integral && b >= 0 && b == std::floor(b);
+    std::vector<double> nonzero(static_cast<size_t>(numBins + 1), 0.0);
+    for (int64_t i = 0; i < numBins; i++) nonzero[i + 1] = nonzero[i] + (hist[i] != 0 ? 1.0 : 0.0);
     std::vector<float> div(static_cast<size_t>(nCand));
     // A candidate costs in proportion to its window (129 to 2049 bins here): each worker takes every T-th
     // candidate (T workers) rather than a contiguous run, which left the first worker idle for half the search.
@@ -175,10 +177,19 @@ struct OrtEntropyBaton : Baton {
           for (int64_t k = nq * merged; k < size; k++) qb[nq - 1] += hist[start + k];
         }
         q.assign(static_cast<size_t>(size), 0.0);
+        // nonzero p per merged bin: the source bins' nonzero count from its prefix, corrected at the two folded ends
+        const auto nonzeroP = [&](int64_t s0) -> double {
+          double norm = nonzero[start + s0 + merged] - nonzero[start + s0];
+          for (int64_t k : {int64_t(0), size - 1}) {
+            if (k < s0 || k >= s0 + merged) continue;
+            norm += (p[k] != 0 ? 1 : 0) - (hist[start + k] != 0 ? 1 : 0);
+            if (size == 1) break;  // one bin: both folds landed on it, counted once
+          }
+          return norm;
+        };
         for (int64_t b = 0; b < nq; b++) {
           const int64_t s0 = b * merged;
-          double norm = 0;
-          for (int64_t k = s0; k < s0 + merged; k++) norm += p[k] != 0 ? 1 : 0;
+          const double norm = nonzeroP(s0);
           if (norm != 0) {
             const double v = std::trunc(qb[b] / norm);
             for (int64_t k = s0; k < s0 + merged; k++) q[k] = v;
