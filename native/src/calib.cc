@@ -112,6 +112,26 @@ void KlTerms(const double* p, const double* q, size_t n, double* v) {
   for (size_t i = 0; i < n; i++) v[i] = KlTerm(p[i], q[i]);
 }
 
+// Running sums over histogram bins: of the counts (sum[i] = bins[0] + ... + bins[i-1], added in that order) and of
+// the non-empty bins; `integral` when the counts are whole numbers whose total is below 2^53, so that any sum of
+// them is exact in any order.
+struct BinPrefix {
+  std::vector<double> sum, nonzero;
+  bool integral = false;
+};
+BinPrefix PrefixOf(const std::vector<double>& bins) {
+  const size_t n = bins.size();
+  BinPrefix r{std::vector<double>(n + 1, 0.0), std::vector<double>(n + 1, 0.0), false};
+  r.integral = true;
+  for (size_t i = 0; i < n; i++) {
+    r.sum[i + 1] = r.sum[i] + bins[i];
+    r.nonzero[i + 1] = r.nonzero[i] + (bins[i] != 0 ? 1.0 : 0.0);
+    r.integral = r.integral && bins[i] >= 0 && bins[i] == std::floor(bins[i]);
+  }
+  r.integral = r.integral && r.sum[n] < 9007199254740992.0;
+  return r;
+}
+
 // Scratch of one entropy evaluation (one per thread).
 struct EntropyScratch {
   std::vector<float> vf;
@@ -140,12 +160,10 @@ struct OrtEntropyBaton : Baton {
     const int64_t nCand = zero - halfQ + 1;
     if (nq < 1) throw KernelError("numQuantizedBins must be positive");
     if (nCand < 1) throw KernelError("histogram has fewer bins than num_quantized_bins");
-    std::vector<double> prefix(static_cast<size_t>(numBins + 1), 0.0);
-    for (int64_t i = 0; i < numBins; i++) prefix[i + 1] = prefix[i] + hist[i];
-    bool integral = prefix[numBins] < 9007199254740992.0;
-    for (double b : hist) integral = integral && b >= 0 && b == std::floor(b);
-    std::vector<double> nonzero(static_cast<size_t>(numBins + 1), 0.0);
-    for (int64_t i = 0; i < numBins; i++) nonzero[i + 1] = nonzero[i] + (hist[i] != 0 ? 1.0 : 0.0);
+    const BinPrefix pre = PrefixOf(hist);
+    const std::vector<double>& prefix = pre.sum;
+    const std::vector<double>& nonzero = pre.nonzero;
+    const bool integral = pre.integral;
     std::vector<float> div(static_cast<size_t>(nCand));
     // A candidate costs in proportion to its window (129 to 2049 bins here): each worker takes every T-th
     // candidate (T workers) rather than a contiguous run, which left the first worker idle for half the search.
@@ -180,11 +198,11 @@ struct OrtEntropyBaton : Baton {
         // nonzero p per merged bin: the source bins' nonzero count from its prefix, corrected at the two folded ends
         const auto nonzeroP = [&](int64_t s0) -> double {
           double norm = nonzero[start + s0 + merged] - nonzero[start + s0];
-          for (int64_t k : {int64_t(0), size - 1}) {
-            if (k < s0 || k >= s0 + merged) continue;
-            norm += (p[k] != 0 ? 1 : 0) - (hist[start + k] != 0 ? 1 : 0);
-            if (size == 1) break;  // one bin: both folds landed on it, counted once
-          }
+          const auto correct = [&](int64_t k) {
+            if (k >= s0 && k < s0 + merged) norm += (p[k] != 0 ? 1 : 0) - (hist[start + k] != 0 ? 1 : 0);
+          };
+          correct(0);
+          if (size > 1) correct(size - 1);  // one bin: both folds landed on it, corrected once
           return norm;
         };
         for (int64_t b = 0; b < nq; b++) {
@@ -333,23 +351,19 @@ struct TorchEntropyBaton : Baton {
     if (numBits < 1 || numBits > 30) throw KernelError("numBits out of range");
     std::vector<double> bins = h.hist;
     if (bins.size() > 1) bins[0] = bins[1];
-    double totalData = 0;
-    for (double b : bins) totalData += b;
     const int64_t nLevels = int64_t(1) << (numBits - 1 + (isUnsigned ? 1 : 0));
     const int64_t stop = static_cast<int64_t>(bins.size());
     std::vector<double> suffix(static_cast<size_t>(stop + 1), 0.0);
     for (int64_t i = stop - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + bins[i];
-    std::vector<double> prefix(static_cast<size_t>(stop + 1), 0.0), nonzero(static_cast<size_t>(stop + 1), 0.0);
-    for (int64_t i = 0; i < stop; i++) {
-      prefix[i + 1] = prefix[i] + bins[i];
-      nonzero[i + 1] = nonzero[i] + (bins[i] != 0 ? 1.0 : 0.0);
-    }
+    const BinPrefix pre = PrefixOf(bins);
+    const std::vector<double>& prefix = pre.sum;
+    const std::vector<double>& nonzero = pre.nonzero;
+    const double totalData = prefix[stop];
     std::vector<int64_t> cands;
     for (int64_t i = startBin; i <= stop; i += stride) cands.push_back(i);
     // Integer counts whose total is below 2^53 add up exactly in any order, so sum(p) (the source bins,
     // the tail folded into the last one) is the total itself; otherwise it is summed as numpy would.
-    bool integral = totalData < 9007199254740992.0;
-    for (double b : bins) integral = integral && b >= 0 && b == std::floor(b);
+    const bool integral = pre.integral;
     std::vector<double> ent(cands.size());
     // A candidate costs in proportion to its bin count: each worker takes every T-th candidate (T
     // workers) rather than a contiguous run, so that all finish together.

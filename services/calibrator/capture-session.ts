@@ -139,13 +139,13 @@ function outputsFor(g: GraphProto, tensors: readonly string[]): ValueInfoProto[]
 }
 
 /**
- * Inputs that ONNX requires to have rank >= 1, by op type: the input slots listed (undefined: every input).
- * A tensor read there by some node of the graph cannot be a scalar.
+ * Inputs that ONNX requires to have rank >= 1, by op type: the input slots listed, or every input. A tensor read
+ * there by some node of the graph cannot be a scalar.
  */
-const RANK_AT_LEAST_ONE: ReadonlyMap<string, readonly number[] | undefined> = new Map<string, readonly number[] | undefined>([
+const RANK_AT_LEAST_ONE: ReadonlyMap<string, readonly number[] | 'every'> = new Map<string, readonly number[] | 'every'>([
   ['Conv', [0, 1]],
   ['ConvTranspose', [0, 1]],
-  ['MatMul', undefined],
+  ['MatMul', 'every'],
   ['Gemm', [0, 1]],
   ['BatchNormalization', [0]],
   ['InstanceNormalization', [0]],
@@ -154,7 +154,7 @@ const RANK_AT_LEAST_ONE: ReadonlyMap<string, readonly number[] | undefined> = ne
   ['AveragePool', [0]],
   ['GlobalAveragePool', [0]],
   ['GlobalMaxPool', [0]],
-  ['Concat', undefined],
+  ['Concat', 'every'],
   ['Softmax', [0]],
   ['LogSoftmax', [0]],
   ['Split', [0]],
@@ -167,10 +167,10 @@ function tensorsOfRankAtLeastOne(g: GraphProto, tensors: readonly string[]): Set
   const out = new Set<string>();
   for (const n of g.node) {
     if ((n.domain ?? '') !== '' && n.domain !== 'ai.onnx') continue;
-    if (!RANK_AT_LEAST_ONE.has(n.opType)) continue;
     const slots = RANK_AT_LEAST_ONE.get(n.opType);
+    if (!slots) continue;
     n.input.forEach((t, k) => {
-      if (wanted.has(t) && (!slots || slots.includes(k))) out.add(t);
+      if (wanted.has(t) && (slots === 'every' || slots.includes(k))) out.add(t);
     });
   }
   return out;

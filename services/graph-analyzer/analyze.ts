@@ -54,7 +54,7 @@ export function analyze(model: ModelProto, opts: AnalyzeOptions = {}): AnalysisD
   const g = takePreparedIndex(graph) ?? new AGraph(graph);
   if (!isPrepared(graph)) {
     validateGraph(g);
-    checkOps(model, g);
+    checkOps(g);
   }
   const elemTypes = inferElemTypesById(g);
   const opTypeCounts: Record<string, number> = {};

@@ -4,7 +4,7 @@
  * grew 2.9x in time when the name count doubled (rehashing its whole backing store, in old space);
  * this table grew 1.4x (500k -> 1M transformer nodes, 1.4M -> 2.8M names).
  */
-export function hashName(s: string): number {
+function hashName(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);

@@ -47,7 +47,7 @@ export function checkModel(model: ModelProto): AGraph {
   const graph = model.graph as GraphProto;
   const g = new AGraph(graph);
   validateGraph(g);
-  checkOps(model, g);
+  checkOps(g);
   return g;
 }
 

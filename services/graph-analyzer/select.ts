@@ -44,12 +44,12 @@ export function classifyCask(g: AGraph, consts: ConstTensors, cask: number[][]):
     for (let q = 0; q < part.length; q++) {
       const n = part[q]!;
       let external = false;
-      let internal = 0;
+      let internal = false;
       for (let k = g.inStart[n]!; k < g.inStart[n + 1]!; k++) {
         const id = g.inIds[k]!;
         if (id < 0 || consts.isConstId(id)) continue;
         if (outPart[id] !== pi) external = true;
-        else internal++;
+        else internal = true;
       }
       if (!external) res.internal.push(n);
       else if (internal) {

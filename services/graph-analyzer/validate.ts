@@ -2,7 +2,7 @@
  * Input checks for Prepare and Analyze: supported opset range and known op types. Every failure is an
  * InvalidArgument naming the node.
  */
-import type { ModelProto, GraphProto, NodeProto } from '../core/onnx/index.js';
+import type { GraphProto, NodeProto } from '../core/onnx/index.js';
 import { NODE_DEFAULT_DOMAIN, NODE_HAS_SUBGRAPH, type AGraph } from './agraph.js';
 import { implicitInputs } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
@@ -20,10 +20,10 @@ const unknownOp = (n: NodeProto): InvalidArgument =>
   new InvalidArgument(`node "${n.name || '(unnamed)'}" has op type "${n.opType}", which is not an ONNX operator and has no custom domain`);
 
 /**
- * Throws for a default-domain node whose op type ONNX does not define (custom domains are accepted). With the
- * index of the top graph, its nodes are checked from the index's flags and op types; subgraphs by walking them.
+ * Throws for a default-domain node whose op type ONNX does not define (custom domains are accepted). The top
+ * graph's nodes are checked from the index's flags and op types; subgraphs by walking them.
  */
-export function checkOps(model: ModelProto, index?: AGraph): void {
+export function checkOps(g: AGraph): void {
   const visitNode = (n: NodeProto): void => {
     if (DEFAULT_DOMAINS.has(n.domain ?? '') && !ONNX_OPS.has(n.opType)) throw unknownOp(n);
     visitSubgraphs(n);
@@ -34,14 +34,10 @@ export function checkOps(model: ModelProto, index?: AGraph): void {
       for (const sg of a.graphs ?? []) for (const m of (sg as GraphProto).node) visitNode(m);
     }
   };
-  if (!index) {
-    for (const n of (model.graph as GraphProto).node) visitNode(n);
-    return;
-  }
-  for (let i = 0; i < index.size; i++) {
-    const f = index.nodeFlags[i]!;
-    if (f & NODE_DEFAULT_DOMAIN && !ONNX_OPS.has(index.ops[i]!)) throw unknownOp(index.nodes[i]!);
-    if (f & NODE_HAS_SUBGRAPH) visitSubgraphs(index.nodes[i]!);
+  for (let i = 0; i < g.size; i++) {
+    const f = g.nodeFlags[i]!;
+    if (f & NODE_DEFAULT_DOMAIN && !ONNX_OPS.has(g.ops[i]!)) throw unknownOp(g.nodes[i]!);
+    if (f & NODE_HAS_SUBGRAPH) visitSubgraphs(g.nodes[i]!);
   }
 }
 
