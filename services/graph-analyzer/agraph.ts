@@ -6,6 +6,7 @@
 import type { GraphProto, NodeProto } from '../core/onnx/index.js';
 import { implicitInputs } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
+import { int32s, uint8s } from './graph-arrays.js';
 import { NameTable } from './name-table.js';
 
 const EMPTY: readonly number[] = Object.freeze([]);
@@ -88,14 +89,14 @@ export class AGraph {
     // distinct names are the outputs plus what they read from outside (initializers, inputs); more
     // (dangling reads, which validation rejects) only make the table grow
     const tid = (this.tid = new NameTable(nOut + graph.initializer.length + graph.input.length + 16));
-    const inStart = new Int32Array(n + 1);
-    const outStart = new Int32Array(n + 1);
-    const inIds = new Int32Array(nIn);
-    const outIds = new Int32Array(nOut);
+    const inStart = int32s(n + 1);
+    const outStart = int32s(n + 1);
+    const inIds = int32s(nIn);
+    const outIds = int32s(nOut);
     let qi = 0;
     let qo = 0;
     let consTotal = 0;
-    const nodeFlags = (this.nodeFlags = new Uint8Array(n));
+    const nodeFlags = (this.nodeFlags = uint8s(n));
     for (let i = 0; i < n; i++) {
       const node = nodes[i]!;
       this.names[i] = node.name;
@@ -133,8 +134,8 @@ export class AGraph {
     this.outStart = outStart;
     this.outIds = outIds;
     const nt = tnames.length;
-    this.isInit = new Uint8Array(nt);
-    this.isGraphInput = new Uint8Array(nt);
+    this.isInit = uint8s(nt);
+    this.isGraphInput = uint8s(nt);
     // flags from the initializer and input lists; the few such names that no node mentions go to small sets
     const unindexedInits = new Set<string>();
     const unindexedInputs = new Set<string>();
@@ -154,9 +155,9 @@ export class AGraph {
     this.initializers = new NameFlags(tid, this.isInit, unindexedInits);
     this.graphInputs = new NameFlags(tid, this.isGraphInput, unindexedInputs);
     // pass 2: producers and consumer counts
-    this.prodFirst = new Int32Array(nt).fill(-1);
-    this.prodCount = new Uint8Array(nt);
-    const cnt = new Int32Array(nt + 1);
+    this.prodFirst = int32s(nt).fill(-1);
+    this.prodCount = uint8s(nt);
+    const cnt = int32s(nt + 1);
     for (let i = 0; i < n; i++) {
       for (let k = outStart[i]!; k < outStart[i + 1]!; k++) {
         const id = outIds[k]!;
@@ -170,7 +171,7 @@ export class AGraph {
     this.consStart = cnt;
     // pass 3: consumer lists in node order, filled from the back: cnt[id + 1] (the end of id's list)
     // counts down to the list's start, then the starts shift into place (no scratch copy)
-    this.consList = new Int32Array(consTotal);
+    this.consList = int32s(consTotal);
     for (let i = n - 1; i >= 0; i--) {
       for (let k = inStart[i + 1]! - 1; k >= inStart[i]!; k--) {
         const id = inIds[k]!;
@@ -287,8 +288,8 @@ export class AGraph {
  *
  * Kahn's algorithm on the index itself: a node waits for each of its input slots that some node produces, and a
  * finished node releases the slots that read its outputs (the index's consumer lists), passing its level on. No
- * dependency lists are built (they were ~30 MB of typed arrays at a million nodes; V8 counts typed arrays as
- * external memory, and 64 MB of it since the last full collection forces another). Nodes with subgraphs wait
+ * dependency lists are built (~30 MB less at a million nodes: fresh memory costs first-touch page faults, and
+ * per-pass typed arrays count as V8 external memory; see graph-arrays.ts). Nodes with subgraphs wait
  * on the distinct producers of everything they read, their subgraphs' outer reads included.
  */
 export function levelOrder(g: AGraph): Int32Array {
@@ -329,7 +330,7 @@ export function levelOrder(g: AGraph): Int32Array {
     waiting[i] = w;
   }
   const level = new Int32Array(n);
-  const queue = new Int32Array(n);
+  const queue = int32s(n); // becomes the order, which the index keeps
   let tail = 0;
   for (let i = 0; i < n; i++) if (waiting[i] === 0) queue[tail++] = i;
   let maxLevel = 0;

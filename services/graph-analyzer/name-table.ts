@@ -4,6 +4,8 @@
  * grew 2.9x in time when the name count doubled (rehashing its whole backing store, in old space);
  * this table grew 1.4x (500k -> 1M transformer nodes, 1.4M -> 2.8M names).
  */
+import { int32s } from './graph-arrays.js';
+
 function hashName(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
@@ -24,10 +26,10 @@ export class NameTable {
   /** `capacity`: the names expected; the table doubles (rehashing) if more come. */
   constructor(capacity: number) {
     // at most 3/4 full: probes stay short (linear probing, mostly within one cache line), and at a million
-    // names the table is 8 MB rather than 16 (typed arrays count as external memory; see AGraph)
+    // names the table is 8 MB rather than 16
     let size = 16;
     while (size * 3 < capacity * 4) size *= 2;
-    this.slots = new Int32Array(size).fill(-1);
+    this.slots = int32s(size).fill(-1);
     this.mask = size - 1;
     this.list = new Array<string>(capacity);
   }
@@ -74,7 +76,7 @@ export class NameTable {
 
   private grow(): void {
     const size = this.slots.length * 2;
-    this.slots = new Int32Array(size).fill(-1);
+    this.slots = int32s(size).fill(-1);
     this.mask = size - 1;
     for (let id = 0; id < this.count; id++) {
       let h = hashName(this.list[id]!) & this.mask;
