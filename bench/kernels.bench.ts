@@ -24,17 +24,21 @@ const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
 
 /**
- * Best wall time and best process CPU time (all threads) over `reps` runs, after `warmup` untimed runs. Both
- * sides get the same warm-up: the native side's first calls pay for starting the worker threads and the first
- * touches of its buffers (a 4 x 1M histogram: 13.6, 5.4, 5.2, 4.8 ms, then 2.5 ms on every later call), the
- * TypeScript side's for its compilation (64 ms, then 39 ms).
+ * Best wall time and best process CPU time (all threads) over at least `reps` runs and at least `minMs` of
+ * measuring, after `warmup` untimed runs. Both sides get the same warm-up: the native side's first calls pay for
+ * starting the worker threads and the first touches of its buffers (a 4 x 1M histogram: 13.6, 5.4, 5.2, 4.8 ms,
+ * then 2.5 ms on every later call), the TypeScript side's for its compilation (64 ms, then 39 ms). Both sides of
+ * a row get the same rule for how long they are sampled: on this 2-vCPU machine a multi-threaded call that
+ * loses a vCPU for a moment takes twice as long, and five samples of 2 ms (the old native side) did not always
+ * include one that kept both.
  */
-async function time<T>(fn: () => T | Promise<T>, reps: number, warmup = 4): Promise<{ ms: number; cpuMs: number; value: T }> {
+async function time<T>(fn: () => T | Promise<T>, reps: number, warmup = 4, minMs = 0): Promise<{ ms: number; cpuMs: number; value: T }> {
   for (let i = 0; i < warmup; i++) await fn();
   let best = Infinity;
   let bestCpu = Infinity;
   let value!: T;
-  for (let i = 0; i < reps; i++) {
+  const start = performance.now();
+  for (let i = 0; i < reps || performance.now() - start < minMs; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     value = await fn();
@@ -44,6 +48,9 @@ async function time<T>(fn: () => T | Promise<T>, reps: number, warmup = 4): Prom
   }
   return { ms: best, cpuMs: bestCpu, value };
 }
+
+/** Sampling of the histogram and search rows, the same for both sides: at least 5 runs and 300 ms. */
+const SAMPLED = { reps: 5, minMs: 300 };
 
 interface Row {
   kernel: string;
@@ -66,12 +73,12 @@ function same(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
 async function histogramBench(): Promise<void> {
   const batches = [normal(1 << 20, 1, 1), normal(1 << 20, 2, 2.5), normal(1 << 20, 3, 0.7), normal(1 << 20, 4, 4)];
   for (const bins of [128, 2048]) {
-    const ref = await time(() => batches.reduce<OrtHistogram | null>((s, b) => R.ortHistogramCollect(s, b, bins), null), 2);
+    const ref = await time(() => batches.reduce<OrtHistogram | null>((s, b) => R.ortHistogramCollect(s, b, bins), null), SAMPLED.reps, 4, SAMPLED.minMs);
     const nat = await time(async () => {
       let s: OrtHistogram | null = null;
       for (const b of batches) s = await N.ortHistogramCollect(s, b, bins);
       return s;
-    }, 5);
+    }, SAMPLED.reps, 4, SAMPLED.minMs);
     rows.push({
       kernel: `ORT histogram collect (4 x 1M floats, ${bins} bins)`,
       baseline: 'TS reference',
@@ -82,12 +89,12 @@ async function histogramBench(): Promise<void> {
       check: same(ref.value!.hist, nat.value!.hist) ? 'counts identical' : 'COUNTS DIFFER',
     });
   }
-  const tref = await time(() => batches.reduce<TorchHistogram | null>((s, b) => R.torchHistogramCollect(s, b), null), 2);
+  const tref = await time(() => batches.reduce<TorchHistogram | null>((s, b) => R.torchHistogramCollect(s, b), null), SAMPLED.reps, 4, SAMPLED.minMs);
   const tnat = await time(async () => {
     let s: TorchHistogram | null = null;
     for (const b of batches) s = await N.torchHistogramCollect(s, b);
     return s;
-  }, 5);
+  }, SAMPLED.reps, 4, SAMPLED.minMs);
   rows.push({
     kernel: 'torch histogram collect (4 x 1M floats, 2048 bins)',
     baseline: 'TS reference',
@@ -101,8 +108,8 @@ async function histogramBench(): Promise<void> {
 
 async function entropyBench(): Promise<void> {
   const h2048 = R.ortHistogramCollect(null, normal(1 << 20, 5, 1).map((v) => v * Math.abs(v)), 2048);
-  const ref = await time(() => R.ortEntropyThreshold(h2048), 1);
-  const nat = await time(() => N.ortEntropyThreshold(h2048), 3);
+  const ref = await time(() => R.ortEntropyThreshold(h2048), SAMPLED.reps, 4, SAMPLED.minMs);
+  const nat = await time(() => N.ortEntropyThreshold(h2048), SAMPLED.reps, 4, SAMPLED.minMs);
   rows.push({
     kernel: 'ORT entropy threshold (2048 bins, 961 candidates)',
     baseline: 'TS reference',
@@ -113,8 +120,8 @@ async function entropyBench(): Promise<void> {
     check: ref.value.low === nat.value.low && ref.value.high === nat.value.high ? 'threshold identical' : 'THRESHOLD DIFFERS',
   });
   const th = R.torchHistogramCollect(null, normal(1 << 20, 6, 1))!;
-  const tref = await time(() => R.torchEntropyAmax(th), 1);
-  const tnat = await time(() => N.torchEntropyAmax(th), 3);
+  const tref = await time(() => R.torchEntropyAmax(th), SAMPLED.reps, 4, SAMPLED.minMs);
+  const tnat = await time(() => N.torchEntropyAmax(th), SAMPLED.reps, 4, SAMPLED.minMs);
   rows.push({
     kernel: 'torch entropy amax (2048 bins, start 128, stride 1)',
     baseline: 'TS reference',
@@ -124,8 +131,8 @@ async function entropyBench(): Promise<void> {
     target: 10,
     check: tref.value === tnat.value ? 'amax identical' : 'AMAX DIFFERS',
   });
-  const mref = await time(() => R.torchMseAmax(th), 1);
-  const mnat = await time(() => N.torchMseAmax(th), 3);
+  const mref = await time(() => R.torchMseAmax(th), SAMPLED.reps, 4, SAMPLED.minMs);
+  const mnat = await time(() => N.torchMseAmax(th), SAMPLED.reps, 4, SAMPLED.minMs);
   rows.push({
     kernel: 'torch MSE amax (2048 bins)',
     baseline: 'TS reference',

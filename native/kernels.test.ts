@@ -106,6 +106,36 @@ describe('ORT histogram collection (collect_value + merge)', () => {
       });
     }
   }
+  /** x and its float32 neighbours one and two ulps either side. */
+  const aroundF32 = (x: number): number[] => {
+    const f = new Float32Array(1);
+    const u = new Int32Array(f.buffer);
+    const out: number[] = [];
+    for (const d of [-2, -1, 0, 1, 2]) {
+      f[0] = x;
+      if (x === 0) continue;
+      u[0] += x > 0 ? d : -d;
+      out.push(f[0]!);
+    }
+    return out;
+  };
+  // The native binning multiplies by n / range where numpy divides by the range; the final bins must still be
+  // numpy's for values on and next to every edge (the correction step settles each estimate on the edges).
+  for (const [bins, t] of [[128, 6.75], [2048, 3.1], [1001, 1e-3], [65536, 17.5], [70000, 2.5], [128, 3e37]] as const) {
+    it(`${bins} bins, range ±${t}: values on and one or two ulps beside every edge fall where numpy puts them`, async () => {
+      const edges = R.ortHistogramCollect(null, Float32Array.of(-t, t), bins).edges;
+      const xs: number[] = [];
+      for (let k = 0; k < edges.length; k += Math.max(1, Math.floor(edges.length / 4096))) xs.push(...aroundF32(edges[k]!));
+      const batch = Float32Array.from(xs.filter((v) => Math.abs(v) <= Math.fround(t)));
+      batch[0] = -t;
+      batch[1] = t;
+      sameHist(await N.ortHistogramCollect(null, batch, bins), R.ortHistogramCollect(null, batch, bins), `edges ${bins}`);
+    });
+  }
+  it('a range narrow next to its magnitude (|x| in [1000, 1000.01]: edges a few ulps apart) bins as numpy does', async () => {
+    const x = Float32Array.from(uniform(5000, 41, 1000, 1000.01));
+    for (const bins of [128, 100]) sameHist(await N.ortAbsHistogramCollect(null, x, bins), R.ortAbsHistogramCollect(null, x, bins), `narrow ${bins}`);
+  });
   it('counts every finite value once', () => {
     const x = normal(10000, 21, 2);
     let h: OrtHistogram | null = null;

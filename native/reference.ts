@@ -504,6 +504,7 @@ export function ortEntropyThreshold(h: OrtHistogram, numQuantizedBins = 128): Th
   let bestIdx = -1;
   let firstNaN = -1;
   const thr: Array<[number, number]> = [];
+  const divergences = new Float32Array(nCand);
   for (let i = halfQ; i <= zero; i++) {
     const start = zero - i;
     const end = Math.min(zero + i + 1, numBins);
@@ -535,6 +536,7 @@ export function ortEntropyThreshold(h: OrtHistogram, numQuantizedBins = 128): Th
     const qs = ortSmoothDistribution(q);
     const div = ps === null || qs === null ? Infinity : ortEntropy(ps, qs);
     const idx = i - halfQ;
+    divergences[idx] = div;
     if (Number.isNaN(div)) {
       if (firstNaN < 0) firstNaN = idx;
     } else if (div < best) {
@@ -547,7 +549,7 @@ export function ortEntropyThreshold(h: OrtHistogram, numQuantizedBins = 128): Th
   let [low, high] = thr[sel]!;
   if (low < h.min) low = h.min;
   if (high > h.max) high = h.max;
-  return { low, high };
+  return { low, high, divergences };
 }
 
 /** np.searchsorted(cumsum(hist / total), v, 'left') with float64 cumsum. */

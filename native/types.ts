@@ -67,6 +67,9 @@ export interface TorchHistogram {
 export interface Thresholds {
   low: number;
   high: number;
+  /** onnxruntime's entropy search only: the KL divergence of every candidate window, smallest window first
+   * (Infinity where smoothing left a distribution empty); the threshold is the first minimum. */
+  divergences?: Float32Array;
 }
 
 export interface DistributionStats {

@@ -11,10 +11,31 @@ namespace {
 
 // ---- onnxruntime ---------------------------------------------------------------------------
 
-// smooth_distribution on integer counts (float32 result); false when all counts are zero.
-bool Smooth(const double* p, size_t n, std::vector<float>& out) {
-  size_t zeros = 0;
-  for (size_t i = 0; i < n; i++) zeros += p[i] == 0 ? 1 : 0;
+// smooth_distribution on integer counts (float32 result) whose number of zero bins the caller knows (the search
+// has it from prefix counts, without a pass): out[i] = (float)eps where p[i] == 0, else (float)p[i] + (float)-eps1,
+// the operations numpy does; false when all counts are zero.
+#ifdef __x86_64__
+// four bins per step; returns how many it covered and ORs into `bad` whether a result was not positive
+__attribute__((target("avx2"))) size_t SmoothAvx2(const double* p, size_t n, float addZero, float addNonzero, float* o, bool& bad) {
+  const __m256d zero = _mm256_setzero_pd();
+  const __m128 vz = _mm_set1_ps(addZero), vnz = _mm_set1_ps(addNonzero), fzero = _mm_setzero_ps();
+  const __m256i evens = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+  int positive = 0xF;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d v = _mm256_loadu_pd(p + i);
+    const __m128 f = _mm256_cvtpd_ps(v);
+    // the four 64-bit p == 0 masks as four 32-bit ones
+    const __m128 isZero = _mm_castsi128_ps(_mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(_mm256_cmp_pd(v, zero, _CMP_EQ_OQ)), evens)));
+    const __m128 r = _mm_blendv_ps(_mm_add_ps(f, vnz), vz, isZero);
+    positive &= _mm_movemask_ps(_mm_cmp_ps(r, fzero, _CMP_GT_OQ));
+    _mm_storeu_ps(o + i, r);
+  }
+  bad |= positive != 0xF;
+  return i;
+}
+#endif
+bool Smooth(const double* p, size_t n, size_t zeros, std::vector<float>& out) {
   const size_t nonzeros = n - zeros;
   if (nonzeros == 0) return false;
   const double eps = 0.0001;
@@ -24,8 +45,12 @@ bool Smooth(const double* p, size_t n, std::vector<float>& out) {
   const float addNonzero = static_cast<float>(-eps1);
   out.resize(n);
   float* o = out.data();
-  int bad = 0;
-  for (size_t i = 0; i < n; i++) {
+  bool bad = false;
+  size_t i = 0;
+#ifdef __x86_64__
+  if (CpuHasAvx2()) i = SmoothAvx2(p, n, addZero, addNonzero, o, bad);
+#endif
+  for (; i < n; i++) {
     const float v = p[i] == 0 ? addZero : static_cast<float>(p[i]) + addNonzero;
     o[i] = v;
     bad |= !(v > 0);
@@ -152,6 +177,7 @@ struct OrtEntropyBaton : Baton {
   HistState h;
   int64_t nq = 128;
   float low = 0, high = 0;
+  std::vector<float> div;  // per candidate window, smallest first
   void Execute() override {
     const auto& hist = h.hist;
     const int64_t numBins = static_cast<int64_t>(hist.size());
@@ -164,7 +190,7 @@ struct OrtEntropyBaton : Baton {
     const std::vector<double>& prefix = pre.sum;
     const std::vector<double>& nonzero = pre.nonzero;
     const bool integral = pre.integral;
-    std::vector<float> div(static_cast<size_t>(nCand));
+    div.assign(static_cast<size_t>(nCand), 0.0f);
     // A candidate costs in proportion to its window (129 to 2049 bins here): each worker takes every T-th
     // candidate (T workers) rather than a contiguous run, which left the first worker idle for half the search.
     const size_t lanes = std::min<size_t>(static_cast<size_t>(DefaultThreads()), static_cast<size_t>(nCand));
@@ -205,16 +231,23 @@ struct OrtEntropyBaton : Baton {
           if (size > 1) correct(size - 1);  // one bin: both folds landed on it, corrected once
           return norm;
         };
+        size_t nonzeroQ = 0;
         for (int64_t b = 0; b < nq; b++) {
           const int64_t s0 = b * merged;
           const double norm = nonzeroP(s0);
           if (norm != 0) {
             const double v = std::trunc(qb[b] / norm);
             for (int64_t k = s0; k < s0 + merged; k++) q[k] = v;
+            if (v != 0) nonzeroQ += static_cast<size_t>(merged);
           }
         }
-        const bool okP = Smooth(p.data(), p.size(), ps);
-        const bool okQ = Smooth(q.data(), q.size(), qs);
+        // zero bins of p: the window's from the prefix counts, corrected at the two folded ends
+        double nonzeroWindow = nonzero[end] - nonzero[start];
+        nonzeroWindow += (p[0] != 0 ? 1 : 0) - (hist[start] != 0 ? 1 : 0);
+        if (size > 1) nonzeroWindow += (p[size - 1] != 0 ? 1 : 0) - (hist[end - 1] != 0 ? 1 : 0);
+        const size_t usize = static_cast<size_t>(size);
+        const bool okP = Smooth(p.data(), usize, usize - static_cast<size_t>(nonzeroWindow), ps);
+        const bool okQ = Smooth(q.data(), usize, usize - nonzeroQ, qs);
         div[c] = (!okP || !okQ) ? std::numeric_limits<float>::infinity() : OrtEntropy(ps, qs, scratch);
       }
     });
@@ -244,6 +277,7 @@ struct OrtEntropyBaton : Baton {
     auto o = Napi::Object::New(env);
     o.Set("low", static_cast<double>(low));
     o.Set("high", static_cast<double>(high));
+    o.Set("divergences", ToTyped(env, div));
     return o;
   }
 };

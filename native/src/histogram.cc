@@ -52,23 +52,35 @@ inline __attribute__((always_inline)) void UniformEstimateBody(const float* xs, 
 // numpy's corrections (decrement = x < edges[k]; increment = !decrement && k != n-1 && x >= edges[k+1])
 // see identical edges. edges[n] = last is never read: k+1 == n only when k == n-1, where no increment is
 // considered. Values outside [first, last] get bin n (a bin the caller drops).
+// kScaled: the estimate multiplies by n / denom instead of dividing by denom and multiplying by n (numpy's
+// order); the division was the costliest instruction of the loop (1M values: 0.94 -> 0.75 ms on one thread).
+// The final bins stay numpy's: (v - first) is the same float in both, and the two estimates differ from the exact
+// quotient by a few 1e-7 * n bins, so for n <= 2^16 both lie within one bin of the bin that the edges define
+// (edges off their ideal places by a bin or more are collapsed, which HistUniform rejects first); numpy's
+// correction takes any estimate within one bin to that bin. Above 2^16 bins the division repeats numpy's
+// arithmetic. Tested on values on and beside every edge, and on ranges narrow next to their magnitude.
+bool ScaledEstimateIsSafe(int64_t n) { return n <= (int64_t(1) << 16); }
+template <bool kScaled>
 __attribute__((target("avx2"))) void UniformBinsArithAvx2(const float* xs, size_t m, float first, float last, float denom, float nf,
                                                           int32_t n, float step, int32_t* idx) {
   size_t i = 0;
-  const __m256 vf = _mm256_set1_ps(first), vl = _mm256_set1_ps(last), vd = _mm256_set1_ps(denom), vn = _mm256_set1_ps(nf);
+  const __m256 vf = _mm256_set1_ps(first), vl = _mm256_set1_ps(last), vscale = _mm256_set1_ps(nf / denom);
+  const __m256 vd = _mm256_set1_ps(denom), vn = _mm256_set1_ps(nf);
   const __m256 vs = _mm256_set1_ps(step);
   const __m256i vnI = _mm256_set1_epi32(n), vn1 = _mm256_set1_epi32(n - 1), one = _mm256_set1_epi32(1), zero = _mm256_setzero_si256();
   const __m256i minus1 = _mm256_set1_epi32(-1);
+  const __m256 vone = _mm256_set1_ps(1.0f);
   for (; i + 8 <= m; i += 8) {
     const __m256 v = _mm256_loadu_ps(xs + i);
-    __m256 g = _mm256_mul_ps(_mm256_div_ps(_mm256_sub_ps(v, vf), vd), vn);
+    __m256 g = kScaled ? _mm256_mul_ps(_mm256_sub_ps(v, vf), vscale) : _mm256_mul_ps(_mm256_div_ps(_mm256_sub_ps(v, vf), vd), vn);
     g = _mm256_and_ps(g, _mm256_cmp_ps(g, g, _CMP_ORD_Q));  // NaN -> 0
     const __m256 in = _mm256_and_ps(_mm256_cmp_ps(v, vf, _CMP_GE_OQ), _mm256_cmp_ps(v, vl, _CMP_LE_OQ));
     __m256i k = _mm256_cvttps_epi32(g);
     k = _mm256_min_epi32(_mm256_max_epi32(k, zero), vnI);
     k = _mm256_sub_epi32(k, _mm256_and_si256(_mm256_cmpeq_epi32(k, vnI), one));  // k == n -> n - 1
-    const __m256 e0 = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(k), vs), vf);
-    const __m256 e1 = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(k, one)), vs), vf);
+    const __m256 kf = _mm256_cvtepi32_ps(k);
+    const __m256 e0 = _mm256_add_ps(_mm256_mul_ps(kf, vs), vf);
+    const __m256 e1 = _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(kf, vone), vs), vf);  // k + 1 < 2^24: exact
     const __m256i dec = _mm256_castps_si256(_mm256_cmp_ps(v, e0, _CMP_LT_OQ));
     const __m256i notLast = _mm256_xor_si256(_mm256_cmpeq_epi32(k, vn1), minus1);
     const __m256i inc = _mm256_andnot_si256(dec, _mm256_and_si256(notLast, _mm256_castps_si256(_mm256_cmp_ps(v, e1, _CMP_GE_OQ))));
@@ -137,9 +149,11 @@ void CountUniform(const float* x, size_t len, int64_t n, float first, float last
   if (CpuHasAvx2() && step != 0.0f && n < (int64_t(1) << 24)) {
     // final bins in one vector pass (n: outside the range), then counted
     BinCounter counts(n, c);
+    const bool scaled = ScaledEstimateIsSafe(n);
     for (size_t s = 0; s < len; s += kBlock) {
       const size_t m = std::min(kBlock, len - s);
-      UniformBinsArithAvx2(x + s, m, first, last, denom, nf, static_cast<int32_t>(n), step, idx);
+      if (scaled) UniformBinsArithAvx2<true>(x + s, m, first, last, denom, nf, static_cast<int32_t>(n), step, idx);
+      else UniformBinsArithAvx2<false>(x + s, m, first, last, denom, nf, static_cast<int32_t>(n), step, idx);
       counts.Add(idx, m);
     }
     return;
