@@ -9,6 +9,7 @@ import type { GraphProto, ModelProto, ValueInfoProto } from '../core/onnx/index.
 import { defaultOpset, encodeModel, halfToFloat, neededForTargets, onnx } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
+import { applySteps, derivableRanges, type DerivedRange } from './derived-ranges.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -207,7 +208,9 @@ export interface Reduced {
  * (a reduction to one value runs on one); ReduceMin, ReduceMax and ReduceSum per row (the sum is the
  * NaN check: onnxruntime's ReduceMin/Max skip NaN, the sum does not; ±Inf shows in the min or max), the
  * [d0, rest] dims, and on request ReduceMin(Abs). The rows are folded here. Only the nodes the tensors
- * need are kept: the model's own outputs are not computed.
+ * need are kept: the model's own outputs are not computed. A tensor whose range follows exactly from another
+ * requested tensor's (hard-swish's Clip(Add(x, 3), 0, 6) of x, and other float32 monotone steps: see
+ * derived-ranges.ts) gets no reductions at all: its range is computed from its source's here.
  *
  * Every result goes into ONE float Concat, tensor after tensor. That matters: onnxruntime orders nodes by
  * a depth-first walk back from the graph's outputs, so the reductions of a tensor are scheduled right
@@ -221,14 +224,24 @@ export class ReducingSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly tensors: readonly string[],
+    /** the tensors reduced in the graph, in the order of the reduction vector */
+    private readonly reducedTensors: readonly string[],
+    /** the others: ranges that follow exactly from a reduced tensor's (derived-ranges.ts) */
+    readonly derived: ReadonlyMap<string, DerivedRange>,
     private readonly absMin: boolean,
   ) {}
 
-  static async create(model: ModelProto, tensors: readonly string[], opts: CaptureSessionOptions & { absMin?: boolean } = {}): Promise<ReducingSession> {
-    checkCapturable(model, tensors);
+  /** `deriveRanges: false` reduces every tensor in the graph (the check that derived ranges are exact uses it). */
+  static async create(model: ModelProto, requested: readonly string[], opts: CaptureSessionOptions & { absMin?: boolean; deriveRanges?: boolean } = {}): Promise<ReducingSession> {
+    checkCapturable(model, requested);
     const g = model.graph!;
     const v = defaultOpset(model);
-    // only what the requested tensors need is computed: the model's own outputs are not fetched
+    const half = mentionsFloat16(model);
+    // ranges that follow from another requested tensor's need no reductions (float32 steps only; min |x| does
+    // not follow through them)
+    const derived = half || opts.absMin || opts.deriveRanges === false ? new Map<string, DerivedRange>() : derivableRanges(g, requested);
+    const tensors = requested.filter((t) => !derived.has(t));
+    // only what the reduced tensors need is computed: the model's own outputs are not fetched
     const needed = cutTo(g, tensors);
     const nodes = [...needed.node];
     const P = '__modelopt_calib';
@@ -255,7 +268,6 @@ export class ReducingSession {
     const reduce = (op: string, x: string, out: string) =>
       (op === 'ReduceSum' ? v >= 13 : v >= 18) ? mk(op, [x, axisOne], out, { keepdims: 0 }) : mk(op, [x], out, { keepdims: 0, axes: [1] });
     const toFloat = { to: onnx.TensorProto.DataType.FLOAT };
-    const half = mentionsFloat16(model);
     // Reduction nodes are added for the latest-produced tensor first, so that onnxruntime's walk (which
     // visits a node's inputs highest node index first) reaches each tensor's reductions right after it.
     const position = new Map<string, number>();
@@ -296,7 +308,7 @@ export class ReducingSession {
         ? `only float32/float16 activations can be calibrated (${m})`
         : `onnxruntime could not load the model with min/max reductions: ${m}`,
     );
-    return new ReducingSession(session, [...tensors], opts.absMin === true);
+    return new ReducingSession(session, [...requested], tensors, derived, opts.absMin === true);
   }
 
   async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
@@ -313,7 +325,7 @@ export class ReducingSession {
     const v = t.data as Float32Array;
     const res = new Map<string, Reduced>();
     let q = 0;
-    for (const name of this.tensors) {
+    for (const name of this.reducedTensors) {
       const rows = v[q]!;
       const rest = v[q + 1]!;
       q += 2;
@@ -339,6 +351,11 @@ export class ReducingSession {
       res.set(name, red);
     }
     if (q !== v.length) throw new Error(`reduction vector has ${v.length} values, parsed ${q}`);
+    for (const [name, d] of this.derived) {
+      const src = res.get(d.source)!;
+      const r = applySteps(d.steps, src.min, src.max);
+      res.set(name, { min: r.min, max: r.max, size: src.size, finite: src.finite && r.finite });
+    }
     return res;
   }
 
