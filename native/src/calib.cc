@@ -221,32 +221,29 @@ struct OrtEntropyBaton : Baton {
           for (int64_t k = nq * merged; k < size; k++) qb[nq - 1] += hist[start + k];
         }
         q.assign(static_cast<size_t>(size), 0.0);
-        // nonzero p per merged bin: the source bins' nonzero count from its prefix, corrected at the two folded ends
-        const auto nonzeroP = [&](int64_t s0) -> double {
-          double norm = nonzero[start + s0 + merged] - nonzero[start + s0];
+        // non-empty bins of p in [s0, s0 + len): the source bins' count from its prefix, corrected at the two
+        // folded ends
+        const auto nonzeroP = [&](int64_t s0, int64_t len) -> double {
+          double count = nonzero[start + s0 + len] - nonzero[start + s0];
           const auto correct = [&](int64_t k) {
-            if (k >= s0 && k < s0 + merged) norm += (p[k] != 0 ? 1 : 0) - (hist[start + k] != 0 ? 1 : 0);
+            if (k >= s0 && k < s0 + len) count += (p[k] != 0 ? 1 : 0) - (hist[start + k] != 0 ? 1 : 0);
           };
           correct(0);
           if (size > 1) correct(size - 1);  // one bin: both folds landed on it, corrected once
-          return norm;
+          return count;
         };
         size_t nonzeroQ = 0;
         for (int64_t b = 0; b < nq; b++) {
           const int64_t s0 = b * merged;
-          const double norm = nonzeroP(s0);
+          const double norm = nonzeroP(s0, merged);
           if (norm != 0) {
             const double v = std::trunc(qb[b] / norm);
             for (int64_t k = s0; k < s0 + merged; k++) q[k] = v;
             if (v != 0) nonzeroQ += static_cast<size_t>(merged);
           }
         }
-        // zero bins of p: the window's from the prefix counts, corrected at the two folded ends
-        double nonzeroWindow = nonzero[end] - nonzero[start];
-        nonzeroWindow += (p[0] != 0 ? 1 : 0) - (hist[start] != 0 ? 1 : 0);
-        if (size > 1) nonzeroWindow += (p[size - 1] != 0 ? 1 : 0) - (hist[end - 1] != 0 ? 1 : 0);
         const size_t usize = static_cast<size_t>(size);
-        const bool okP = Smooth(p.data(), usize, usize - static_cast<size_t>(nonzeroWindow), ps);
+        const bool okP = Smooth(p.data(), usize, usize - static_cast<size_t>(nonzeroP(0, size)), ps);
         const bool okQ = Smooth(q.data(), usize, usize - nonzeroQ, qs);
         div[c] = (!okP || !okQ) ? std::numeric_limits<float>::infinity() : OrtEntropy(ps, qs, scratch);
       }

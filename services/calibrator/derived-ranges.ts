@@ -73,8 +73,8 @@ function stepOf(node: NodeProto, consts: Map<string, number>): { input: string; 
 }
 
 /**
- * The requested tensors whose ranges follow from another requested tensor's (see the module comment). A tensor
- * is never derived from one that is itself derived, so every source is reduced in the graph.
+ * The requested tensors whose ranges follow from another requested tensor's (see the module comment). Each
+ * follows the farthest requested tensor up its chain, which is itself not derived, so every source is reduced.
  */
 export function derivableRanges(g: GraphProto, tensors: readonly string[]): Map<string, DerivedRange> {
   const wanted = new Set(tensors);
@@ -85,28 +85,15 @@ export function derivableRanges(g: GraphProto, tensors: readonly string[]): Map<
   for (const t of tensors) {
     const steps: RangeStep[] = [];
     let cur = t;
-    for (let hops = 0; hops < 16; hops++) {
+    // a chain has one data input per step, so it is a path; the bound only stops a malformed cyclic graph
+    for (let hops = 0; hops < g.node.length; hops++) {
       const node = producer.get(cur);
       if (!node || node.output.length !== 1) break;
       const s = stepOf(node, consts);
       if (!s) break;
       steps.unshift(s.step);
       cur = s.input;
-      if (wanted.has(cur)) {
-        found.set(t, { source: cur, steps });
-        break;
-      }
-    }
-  }
-  // every source must be reduced: a tensor derived from a derived one follows that one's source (repeated
-  // until no source is derived; the graph is acyclic, so each pass shortens some chain)
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const [t, d] of found) {
-      const up = found.get(d.source);
-      if (!up) continue;
-      found.set(t, { source: up.source, steps: [...up.steps, ...d.steps] });
-      changed = true;
+      if (wanted.has(cur)) found.set(t, { source: cur, steps: [...steps] });
     }
   }
   return found;
