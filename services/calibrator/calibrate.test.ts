@@ -390,3 +390,42 @@ test('min/max pass: scalar, rank-1 and rank-2 activations (views with and withou
     assert.equal(t.tensors['col']!.count, rows);
   }
 });
+
+test('min/max pass: rank-3 and rank-4 activations reduced in per-channel rows give exact ranges and counts, NaN included', async () => {
+  const [C, H, W] = [2, 3, 4];
+  const scale = [1.5, -2];
+  const model = buildModel({
+    nodes: [
+      makeNode('Mul', ['x', 'k'], ['y'], 'scale'), // rank 4, per-channel factors (not a derivable step)
+      makeNode('Reshape', ['x', 'shape3'], ['r3'], 'reshape'), // rank 3: [N, 6, 4]
+      makeNode('Relu', ['y'], ['out'], 'relu'),
+    ],
+    inputs: [dvi('x', [null, C, H, W])],
+    outputs: [dvi('out', [null, C, H, W]), dvi('r3', [null, 6, 4])],
+    initializers: [
+      onnx.TensorProto.create({ name: 'k', dims: [1, C, 1, 1], dataType: DataType.FLOAT, floatData: scale }) as never,
+      onnx.TensorProto.create({ name: 'shape3', dims: [3], dataType: DataType.INT64, int64Data: [0, 6, 4] }) as never,
+    ],
+  });
+  const rows = 6;
+  const per = C * H * W;
+  const x = Float32Array.from({ length: rows * per }, (_, i) => Math.fround(Math.sin(i * 0.7) * 5 + (i % 7)));
+  x[3 * per + 17] = NaN; // one NaN in the fourth sample, channel 0
+  const y = Array.from(x, (v, i) => Math.fround(v * scale[Math.floor((i % per) / (H * W))]!));
+  const range = (v: number[]) => {
+    const f = v.filter((a) => !Number.isNaN(a));
+    return [Math.min(...f), Math.max(...f)];
+  };
+  const expected: Record<string, number[]> = { y: range(y), r3: range([...x]) };
+  const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, C, H, W], data: x } } };
+  for (const reductionStepsPerRun of [1, 4]) {
+    const t = await collectStatistics(model, { method: 'minmax', tensors: Object.keys(expected), data, reductionStepsPerRun });
+    for (const [name, [lo, hi]] of Object.entries(expected)) {
+      const s = t.tensors[name]!;
+      assert.equal(s.min, lo, `${name} (${reductionStepsPerRun}/run): min`);
+      assert.equal(s.max, hi, `${name} (${reductionStepsPerRun}/run): max`);
+      assert.equal(s.count, rows * per, `${name} (${reductionStepsPerRun}/run): count`);
+      assert.equal(s.nanCount, 1, `${name} (${reductionStepsPerRun}/run): NaN count`);
+    }
+  }
+});
