@@ -152,7 +152,9 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
   // the full-capture session is made on first use (a minmax run may never need it)
   let capture: CaptureSession | null = null;
   let reducing: ReducingSession | null = null;
-  const captureSession = async () => (capture ??= await CaptureSession.create(model, opts.tensors, opts.session));
+  // sessions are built for the dims the data has (CaptureSessionOptions.inputDims)
+  const inputDims = plan.feedDims();
+  const captureSession = async () => (capture ??= await CaptureSession.create(model, opts.tensors, { ...opts.session, inputDims }));
   try {
     checkCapturable(model, opts.tensors);
     const start = opts.range?.start ?? 0;
@@ -224,7 +226,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       // kernels, ranges within a few 1e-6 of 'basic'); where a histogram pass follows, the capture level,
       // so that both passes see the same values (docs/compatibility.md).
       const level = opts.session?.graphOptimizationLevel ?? (rangesDecide ? 'all' : undefined);
-      reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, graphOptimizationLevel: level, absMin: opts.method === 'percentile' });
+      reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, inputDims, graphOptimizationLevel: level, absMin: opts.method === 'percentile' });
       let samples = 0;
       /** the reductions of steps [i, j) in one run; a grouped run that onnxruntime rejects is redone step by step. */
       const reduceSteps = async (i: number, j: number): Promise<{ feeds: Feed[]; rows: number; red: Map<string, Reduced> }[]> => {

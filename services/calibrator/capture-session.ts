@@ -18,6 +18,25 @@ export interface CaptureSessionOptions {
   /** onnxruntime graph optimisation level. Default 'basic' (measured fastest that keeps values equal; see docs). */
   graphOptimizationLevel?: GraphOptimizationLevel;
   intraOpNumThreads?: number;
+  /**
+   * The dims every feed will have, by input name (null: varies between runs), as CalibrationPlan.feedDims
+   * gives them. The session's inputs are declared with them, so that onnxruntime infers concrete shapes
+   * instead of symbolic ones when it builds the session (much of its build time on models with dynamic
+   * image sizes). A feed of other dims is then rejected by onnxruntime.
+   */
+  inputDims?: ReadonlyMap<string, readonly (number | null)[]>;
+}
+
+/** `g`'s inputs declared with `dims` where given (and where the input declares a shape of the same rank). */
+function withInputDims(g: GraphProto, dims: ReadonlyMap<string, readonly (number | null)[]> | undefined): GraphProto['input'] {
+  if (!dims?.size) return g.input;
+  return g.input.map((i) => {
+    const d = dims.get(i.name);
+    const shape = i.type?.tensorType?.shape;
+    if (!d || !shape || shape.dim.length !== d.length) return i;
+    const dim = shape.dim.map((old, k) => (d[k] === null ? old : onnx.TensorShapeProto.Dimension.create({ dimValue: d[k]! })));
+    return onnx.ValueInfoProto.create({ ...i, type: { ...i.type, tensorType: { ...i.type!.tensorType!, shape: { dim } } } } as never) as unknown as (typeof g.input)[number];
+  });
 }
 
 /** A captured tensor as float32. */
@@ -82,7 +101,12 @@ export class CaptureSession {
     const g = model.graph!;
     // With tensors to capture, the graph is cut down to what they need and they are its only outputs;
     // with none, it is the model as it is (plain inference).
-    const augmented: ModelProto = tensors.length ? { ...model, graph: { ...g, ...cutTo(g, tensors), output: outputsFor(g, tensors) } } as ModelProto : model;
+    const input = withInputDims(g, opts.inputDims);
+    const augmented: ModelProto = tensors.length
+      ? ({ ...model, graph: { ...g, input, ...cutTo(g, tensors), output: outputsFor(g, tensors) } } as ModelProto)
+      : input === g.input
+        ? model
+        : ({ ...model, graph: { ...g, input } } as ModelProto);
     const session = await openSession(augmented, opts, (m) => `onnxruntime could not load the model: ${m}`);
     return new CaptureSession(session, [...tensors], new Set(session.inputNames));
   }
@@ -315,7 +339,7 @@ export class ReducingSession {
     }
     nodes.push(mk('Concat', parts.flat(), ReducingSession.OUT, { axis: 0 }));
     const outputs: ValueInfoProto[] = [onnx.ValueInfoProto.create({ name: ReducingSession.OUT }) as unknown as ValueInfoProto];
-    const augmented: ModelProto = { ...model, graph: { ...g, node: nodes, initializer: needed.initializer, output: outputs } } as ModelProto;
+    const augmented: ModelProto = { ...model, graph: { ...g, input: withInputDims(g, opts.inputDims), node: nodes, initializer: needed.initializer, output: outputs } } as ModelProto;
     const session = await openSession(augmented, opts, (m) =>
       /type|Type/.test(m) && /int|bool/.test(m)
         ? `only float32/float16 activations can be calibrated (${m})`

@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CaptureSession, ReducingSession } from './capture-session.js';
+import { planCalibration } from './calibration-data.js';
+import { prepare } from '../graph-analyzer/prepare.js';
+import { analyze } from '../graph-analyzer/analyze.js';
+import { DataType, loadModel, onnx } from '../core/onnx/index.js';
+import { dvi } from '../../test/helpers/calib-models.js';
+import { buildModel, makeNode } from '../../test/helpers/tiny-models.js';
+import { dataPath, modelPath } from '../../test/helpers/shared.js';
+
+test('feedDims: the model dim 0 where the data is batched along it, the data dims after; random feeds fix every dim', () => {
+  const model = buildModel({
+    nodes: [makeNode('Relu', ['img'], ['a'], 'r1'), makeNode('Relu', ['vec'], ['b'], 'r2'), makeNode('Relu', ['odd'], ['c'], 'r3')],
+    inputs: [dvi('img', [null, 3, null, null]), dvi('vec', [1, 4]), dvi('odd', [null, 2])],
+    outputs: [dvi('a', [null, 3, null, null]), dvi('b', [1, 4]), dvi('c', [null, 2])],
+  });
+  const arrays = {
+    img: { dtype: 'float32' as const, shape: [5, 3, 8, 6], data: new Float32Array(5 * 3 * 8 * 6) },
+    vec: { dtype: 'float32' as const, shape: [5, 4], data: new Float32Array(20) },
+    odd: { dtype: 'float32' as const, shape: [5, 2], data: new Float32Array(10) },
+  };
+  const dims = planCalibration(model, { kind: 'arrays', arrays }).feedDims();
+  assert.deepEqual(dims.get('img'), [null, 3, 8, 6]);
+  assert.deepEqual(dims.get('vec'), [1, 4]);
+  assert.deepEqual(dims.get('odd'), [null, 2]);
+  const random = planCalibration(model, { kind: 'random' }).feedDims();
+  assert.deepEqual(random.get('img'), [1, 3, 1, 1]);
+});
+
+test('sessions built for the data dims give the same values bit for bit, and reject a feed of other dims', async () => {
+  // ppocr_cls: input [?, 3, 48, 192] in its data, declared with dynamic height and width
+  const prepared = prepare(loadModel(modelPath('ppocr_cls'))).model;
+  const tensors = analyze(prepared, { quantizeMode: 'int8' }).tensorsToCalibrate;
+  const plan = planCalibration(prepared, { kind: 'file', path: dataPath('ppocr_cls', 'calib') });
+  const inputDims = plan.feedDims();
+  assert.ok([...inputDims.values()].some((d) => d.slice(1).every((x) => x !== null)), 'the data fixes the image dims');
+  const feeds = [plan.feedSteps(0, 1), plan.feedSteps(1, 4)];
+  try {
+    const plain = await ReducingSession.create(prepared, tensors, { graphOptimizationLevel: 'all' });
+    const fixed = await ReducingSession.create(prepared, tensors, { graphOptimizationLevel: 'all', inputDims });
+    for (const f of feeds) {
+      const [a, b] = [await plain.run(f), await fixed.run(f)];
+      for (const t of tensors) assert.deepEqual(b.get(t), a.get(t), t);
+    }
+    // a feed of other image dims: onnxruntime refuses it
+    const x = feeds[0]![0]!;
+    const [h, w] = [x.dims[2]!, x.dims[3]!];
+    const other = [{ ...x, dims: [1, 3, h, w - 32], data: (x.data as Float32Array).slice(0, 3 * h * (w - 32)) }];
+    await assert.rejects(fixed.run(other), /dimension|shape|Got invalid/i);
+    await plain.run(other);
+    await Promise.all([plain.release(), fixed.release()]);
+
+    const some = tensors.slice(0, 12);
+    const capPlain = await CaptureSession.create(prepared, some, { graphOptimizationLevel: 'all' });
+    const capFixed = await CaptureSession.create(prepared, some, { graphOptimizationLevel: 'all', inputDims });
+    const [ca, cb] = [await capPlain.run(feeds[1]!), await capFixed.run(feeds[1]!)];
+    for (const t of some) assert.deepEqual(cb.get(t), ca.get(t), t);
+    await Promise.all([capPlain.release(), capFixed.release()]);
+  } finally {
+    plan.close();
+  }
+});
+
+test('inputDims leaves inputs alone where the declared rank differs or no shape is declared', async () => {
+  const noShape = onnx.ValueInfoProto.create({ name: 'y', type: { tensorType: { elemType: DataType.FLOAT } } }) as never;
+  const model = buildModel({
+    nodes: [makeNode('Add', ['x', 'y'], ['s'], 'add')],
+    inputs: [dvi('x', [null, 4]), noShape],
+    outputs: [dvi('s', [null, 4])],
+  });
+  const s = await CaptureSession.create(model, ['s'], { inputDims: new Map([['x', [null, 4, 1]], ['y', [2, 4]]]) });
+  const feeds = [
+    { name: 'x', dtype: 'float32' as const, dims: [2, 4], data: Float32Array.from({ length: 8 }, (_, i) => i) },
+    { name: 'y', dtype: 'float32' as const, dims: [2, 4], data: new Float32Array(8).fill(0.5) },
+  ];
+  const out = await s.run(feeds);
+  assert.deepEqual([...out.get('s')!.data], [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5]);
+  await s.release();
+});
