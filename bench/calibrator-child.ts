@@ -23,6 +23,8 @@ interface Args {
   /** histogram bins (entropy: 2048 gives the search 961 candidate windows). */
   numBins?: number;
   alwaysCollectHistograms?: boolean;
+  /** bare/capture: declare the inputs with the data's dims, as calibrate() does (CaptureSessionOptions.inputDims). */
+  fixInputDims?: boolean;
 }
 const a = JSON.parse(process.argv[2]!) as Args;
 const model = loadModel(a.model);
@@ -33,7 +35,7 @@ let samples = 0;
 if (a.method === 'bare' || a.method === 'capture') {
   // plain inference over the same feeds (bare: the model's outputs only; capture: + the tensors as outputs)
   const plan = planCalibration(model, { kind: 'file', path: a.data });
-  const s = await CaptureSession.create(model, a.method === 'bare' ? [] : tensors, { graphOptimizationLevel: a.level ?? 'all' });
+  const s = await CaptureSession.create(model, a.method === 'bare' ? [] : tensors, { graphOptimizationLevel: a.level ?? 'all', inputDims: a.fixInputDims ? plan.feedDims() : undefined });
   const g = a.stepsPerRun && plan.canGroupSteps() ? a.stepsPerRun : 1;
   for (let i = 0; i < plan.steps; i += g) {
     const j = Math.min(plan.steps, i + g);

@@ -429,3 +429,24 @@ test('min/max pass: rank-3 and rank-4 activations reduced in per-channel rows gi
     }
   }
 });
+
+test('a requested input over the grouping limit settles one step per run up front; steps of equal dims get a session with every dim fixed', async () => {
+  const [H, W] = [1025, 1024]; // 1,049,600 values per row: over the 2^20 limit
+  const model = buildModel({
+    nodes: [makeNode('Relu', ['x'], ['r'], 'relu')],
+    inputs: [dvi('x', [null, H, W])],
+    outputs: [dvi('r', [null, H, W])],
+  });
+  const rows = 3;
+  const x = Float32Array.from({ length: rows * H * W }, (_, i) => Math.fround(((i * 7919) % 10007) / 1000 - 5));
+  const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, H, W], data: x } } };
+  const seen: string[] = [];
+  const t = await collectStatistics(model, { method: 'minmax', tensors: ['x', 'r'], data, onProgress: (p) => seen.push(`${p.step}/${p.steps}`) });
+  assert.deepEqual(seen, ['1/3', '2/3', '3/3']);
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const v of x) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  assert.equal(t.tensors['x']!.min, lo);
+  assert.equal(t.tensors['x']!.max, hi);
+  assert.equal(t.tensors['r']!.min, Math.max(0, lo));
+  assert.equal(t.tensors['x']!.count, rows * H * W);
+});

@@ -86,7 +86,7 @@ export async function captureActivations(modelOrPath: ModelProto | string, opts:
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new InvalidArgument(`maxTokens must be a positive integer, got ${maxTokens}`);
   checkMatMulActivations(model, opts.tensors);
   const plan = planCalibration(model, opts.data);
-  const session = await CaptureSession.create(model, opts.tensors, opts.session).catch((e) => {
+  const session = await CaptureSession.create(model, opts.tensors, { ...opts.session, inputDims: plan.feedDims() }).catch((e) => {
     plan.close();
     throw e;
   });

@@ -78,3 +78,14 @@ test('inputDims leaves inputs alone where the declared rank differs or no shape 
   assert.deepEqual([...out.get('s')!.data], [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5]);
   await s.release();
 });
+
+test('sameStepDims: every dim of each input when all steps of the range feed the same ones', () => {
+  const model = buildModel({ nodes: [makeNode('Relu', ['x'], ['y'], 'r')], inputs: [dvi('x', [null, 2])], outputs: [dvi('y', [null, 2])] });
+  const arrays = (rows: number) => ({ x: { dtype: 'float32' as const, shape: [rows, 2], data: new Float32Array(rows * 2) } });
+  assert.deepEqual(planCalibration(model, { kind: 'arrays', arrays: arrays(5) }).sameStepDims(0, 5)?.get('x'), [1, 2]);
+  // a fixed batch of 2: 5 rows make 2 steps of 3 and 2 rows (array_split), 4 rows 2 steps of 2
+  const batched = buildModel({ nodes: [makeNode('Relu', ['x'], ['y'], 'r')], inputs: [dvi('x', [2, 2])], outputs: [dvi('y', [2, 2])] });
+  assert.equal(planCalibration(batched, { kind: 'arrays', arrays: arrays(5) }).sameStepDims(0, 2), undefined);
+  assert.deepEqual(planCalibration(batched, { kind: 'arrays', arrays: arrays(5) }).sameStepDims(1, 2)?.get('x'), [2, 2]);
+  assert.deepEqual(planCalibration(batched, { kind: 'arrays', arrays: arrays(4) }).sameStepDims(0, 2)?.get('x'), [2, 2]);
+});
