@@ -37,10 +37,11 @@ test('npz: stored and deflated entries, every supported dtype, rows streamed in 
     'm.npy': encodeNpy('bool', [4], b),
     'h.npy': encodeNpy('float16', [2, 2], f16),
   };
-  for (const level of [0, 6] as const) {
+  // stored; deflated and inflated whole (the default for entries up to 64 MiB); deflated and streamed
+  for (const [level, wholeInflateMaxBytes] of [[0, undefined], [6, undefined], [6, 0]] as const) {
     const p = path.join(dir, `z${level}.npz`);
     fs.writeFileSync(p, zipSync(files, { level }));
-    const z = openNpz(p);
+    const z = openNpz(p, { wholeInflateMaxBytes });
     assert.deepEqual([...z.keys()].sort(), ['h', 'i', 'ids', 'm', 'x']);
     const x = z.get('x')!;
     assert.deepEqual(x.shape, [4, 7]);
@@ -54,6 +55,26 @@ test('npz: stored and deflated entries, every supported dtype, rows streamed in 
     assert.equal(z.get('h')!.dtype, 'float16');
     assert.deepEqual(Array.from(readAll(z.get('h')!) as Uint16Array), Array.from(f16));
     for (const s of z.values()) s.close?.();
+  }
+});
+
+test('npz: a deflated entry cut short or corrupted is InvalidArgument, inflated whole or streamed', () => {
+  const x = seq(64 * 64);
+  const zipped = zipSync({ 'x.npy': encodeNpy('float32', [64, 64], x) }, { level: 6 });
+  // the local header and file name come first (30 + 5 bytes): damage the deflate stream after them
+  const corrupt = zipped.slice();
+  for (let k = 40; k < 200; k++) corrupt[k] = 0xff;
+  const p = path.join(dir, 'corrupt.npz');
+  fs.writeFileSync(p, corrupt);
+  for (const wholeInflateMaxBytes of [undefined, 0]) {
+    assert.throws(
+      () => {
+        const z = openNpz(p, { wholeInflateMaxBytes });
+        readAll(z.get('x')!);
+      },
+      (e: Error) => e instanceof InvalidArgument && /x\.npy|corrupt|truncated|invalid/i.test(e.message),
+      `wholeInflateMaxBytes ${wholeInflateMaxBytes}`,
+    );
   }
 });
 

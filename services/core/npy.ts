@@ -10,6 +10,7 @@
  * InvalidArgument naming the dtype or the order.
  */
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import { Inflate } from 'fflate';
 import { InvalidArgument, NotFound } from './errors.js';
 
@@ -227,7 +228,11 @@ class DeflateEntryArray implements ArraySource {
       const n = fs.readSync(this.fd!, buf, 0, want, this.compOffset + this.compPos);
       if (n <= 0) throw new InvalidArgument(`${this.file} is truncated`);
       this.compPos += n;
-      this.inflater.push(buf.slice(0, n), this.compPos >= this.compSize);
+      try {
+        this.inflater.push(buf.slice(0, n), this.compPos >= this.compSize);
+      } catch (e) {
+        throw new InvalidArgument(`${this.file}: entry ${this.name}.npy is corrupt (${(e as Error).message})`, { cause: e });
+      }
     }
     // drop chunks wholly before pos
     while (this.outChunks.length && this.outStart + this.outChunks[0].length <= pos) {
@@ -374,8 +379,52 @@ function readZipDirectory(fd: number, file: string): ZipEntry[] {
   return out;
 }
 
-/** Opens every array of an .npz; keys are the entry names without `.npy`. */
-export function openNpz(file: string): Map<string, ArraySource> {
+/**
+ * Deflated entries up to this size are inflated whole by Node's zlib (native, ~5x faster than the streaming
+ * JavaScript inflater: ppocr_det's 24.6 MB of samples in ~40 instead of ~150 ms); larger ones stream, so that
+ * memory stays bounded whatever the data set's size.
+ */
+const WHOLE_INFLATE_MAX_BYTES = 64 << 20;
+
+/** A deflated entry inflated whole into memory. */
+function inflateWhole(fd: number, file: string, key: string, dataOffset: number, compSize: number, size: number): MemoryArray {
+  let bytes: Uint8Array;
+  try {
+    bytes = zlib.inflateRawSync(readAt(fd, dataOffset, compSize), { maxOutputLength: Math.max(size, 1) });
+  } catch (e) {
+    throw new InvalidArgument(`${file}: entry ${key}.npy is truncated or corrupt (${(e as Error).message})`, { cause: e });
+  }
+  const h = parseNpyHeader(bytes.subarray(0, Math.min(bytes.length, 1 << 16)), `${file}:${key}.npy`);
+  const end = h.headerBytes + rowBytes(h) * (h.shape.length === 0 ? 1 : h.shape[0]);
+  if (bytes.length < end) throw new InvalidArgument(`${file}: entry ${key}.npy is truncated`);
+  const body = bytes.subarray(h.headerBytes, end);
+  // a view where the data is aligned for its dtype (Node's inflate output owns its buffer), else a copy
+  const data = (body.byteOffset & 7) === 0 && h.dtype !== 'bool' ? viewOf(h.dtype, body) : typedArrayOf(h.dtype, body);
+  return new MemoryArray(key, h.dtype, h.shape, data);
+}
+
+function viewOf(dtype: NpDtype, b: Uint8Array): NpTypedArray {
+  const [buf, off, n] = [b.buffer, b.byteOffset, b.byteLength];
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(buf, off, n / 4);
+    case 'float16':
+      return new Uint16Array(buf, off, n / 2);
+    case 'int64':
+      return new BigInt64Array(buf, off, n / 8);
+    case 'int32':
+      return new Int32Array(buf, off, n / 4);
+    case 'bool':
+      return b;
+  }
+}
+
+/**
+ * Opens every array of an .npz; keys are the entry names without `.npy`. `wholeInflateMaxBytes`: deflated
+ * entries up to this size are inflated whole (default 64 MiB), larger ones stream.
+ */
+export function openNpz(file: string, opts: { wholeInflateMaxBytes?: number } = {}): Map<string, ArraySource> {
+  const wholeMax = opts.wholeInflateMaxBytes ?? WHOLE_INFLATE_MAX_BYTES;
   const fd = openOrThrow(file);
   const out = new Map<string, ArraySource>();
   try {
@@ -391,6 +440,8 @@ export function openNpz(file: string): Map<string, ArraySource> {
         const need = h.headerBytes + rowBytes(h) * (h.shape.length === 0 ? 1 : h.shape[0]);
         if (ent.size < need) throw new InvalidArgument(`${file}:${ent.name} is truncated`);
         out.set(key, new FileRangeArray(key, h.dtype, h.shape, file, dataOffset + h.headerBytes));
+      } else if (ent.method === 8 && ent.size <= wholeMax) {
+        out.set(key, inflateWhole(fd, file, key, dataOffset, ent.compSize, ent.size));
       } else if (ent.method === 8) {
         out.set(key, new DeflateEntryArray(key, file, dataOffset, ent.compSize));
       } else {
