@@ -390,7 +390,7 @@ const WHOLE_INFLATE_MAX_BYTES = 64 << 20;
 function inflateWhole(fd: number, file: string, key: string, dataOffset: number, compSize: number, size: number): MemoryArray {
   let bytes: Uint8Array;
   try {
-    bytes = zlib.inflateRawSync(readAt(fd, dataOffset, compSize), { maxOutputLength: Math.max(size, 1) });
+    bytes = zlib.inflateRawSync(readAt(fd, dataOffset, compSize), { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(size, 64) });
   } catch (e) {
     throw new InvalidArgument(`${file}: entry ${key}.npy is truncated or corrupt (${(e as Error).message})`, { cause: e });
   }
