@@ -227,9 +227,9 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       // so that both passes see the same values (docs/compatibility.md).
       const level = opts.session?.graphOptimizationLevel ?? (rangesDecide ? 'all' : undefined);
       // The first step runs alone and its sizes decide the grouping (below), unless a requested graph input
-      // is already over the limit. Run one step at a time over steps that all feed the same dims, the session
-      // is built with every dim fixed, dim 0 too (onnxruntime folds the shape nodes away: ppocr_det's five
-      // runs ~25 ms faster).
+      // is already over the limit. Where the pass runs one step at a time and every step feeds the same
+      // dims, the session is built with all of them fixed, dim 0 too (onnxruntime then folds the shape
+      // nodes away: ppocr_det's five runs ~25 ms faster).
       let sized = false;
       const inputRowElements = (t: string): number => inputDims.get(t)?.slice(1).reduce<number>((a, b) => a * (b ?? 0), 1) ?? 0;
       if (reductionGroup > 1 && opts.tensors.some((t) => inputRowElements(t) > MAX_GROUPED_TENSOR_ELEMENTS_PER_ROW)) {
