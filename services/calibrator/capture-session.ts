@@ -11,6 +11,7 @@ import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
 import { applySteps, derivableRanges, type DerivedRange } from './derived-ranges.js';
 import { knownRanks } from './tensor-ranks.js';
+import { nanFreeConditions } from './nan-free.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -233,8 +234,9 @@ export interface Reduced {
  * >= 1 is not: ~150 fewer nodes to build on ppocr_rec), so that onnxruntime spreads the reductions over its
  * threads (a reduction to one value runs on one: per-channel rows halved ppocr_det's reduction time on two
  * cores); ReduceMin, ReduceMax and ReduceSum per row (the sum is the NaN check: onnxruntime's ReduceMin/Max
- * skip NaN, the sum does not; ±Inf shows in the min or max), the [rows, rest] dims, and on request
- * ReduceMin(Abs). The rows are folded here. Only the nodes the tensors
+ * skip NaN, the sum does not; ±Inf shows in the min or max; a tensor that cannot hold NaN while the
+ * reduced tensors it is computed from are finite has no sum: see nan-free.ts), the [rows, rest] dims, and
+ * on request ReduceMin(Abs). The rows are folded here. Only the nodes the tensors
  * need are kept: the model's own outputs are not computed. A tensor whose range follows exactly from another
  * requested tensor's (hard-swish's Clip(Add(x, 3), 0, 6) of x, and other float32 monotone steps: see
  * derived-ranges.ts) gets no reductions at all: its range is computed from its source's here.
@@ -255,11 +257,22 @@ export class ReducingSession {
     private readonly reducedTensors: readonly string[],
     /** the others: ranges that follow exactly from a reduced tensor's (derived-ranges.ts) */
     readonly derived: ReadonlyMap<string, DerivedRange>,
+    /** reduced tensors without a NaN check: finite when these others are (nan-free.ts) */
+    readonly nanFree: ReadonlyMap<string, ReadonlySet<string>>,
+    /** the reduced tensors in graph order: each one's finiteness is settled after those it depends on */
+    private readonly graphOrder: readonly string[],
     private readonly absMin: boolean,
   ) {}
 
-  /** `deriveRanges: false` reduces every tensor in the graph (the check that derived ranges are exact uses it). */
-  static async create(model: ModelProto, requested: readonly string[], opts: CaptureSessionOptions & { absMin?: boolean; deriveRanges?: boolean } = {}): Promise<ReducingSession> {
+  /**
+   * `deriveRanges: false` reduces every tensor in the graph, `nanChecks: 'all'` gives every reduced tensor
+   * its NaN check (the tests that derived ranges and NaN-free tensors are exact use them).
+   */
+  static async create(
+    model: ModelProto,
+    requested: readonly string[],
+    opts: CaptureSessionOptions & { absMin?: boolean; deriveRanges?: boolean; nanChecks?: 'all' | 'needed' } = {},
+  ): Promise<ReducingSession> {
     checkCapturable(model, requested);
     const g = model.graph!;
     const v = defaultOpset(model);
@@ -305,6 +318,8 @@ export class ReducingSession {
     const position = new Map<string, number>();
     g.node.forEach((n, i) => n.output.forEach((o) => position.set(o, i)));
     const byPositionDesc = tensors.map((t, k) => [t, k] as const).sort((a, b) => (position.get(b[0]) ?? -1) - (position.get(a[0]) ?? -1));
+    // tensors that cannot hold NaN while the tensors they are computed from are finite need no sum
+    const nanFree = opts.nanChecks === 'all' ? new Map<string, ReadonlySet<string>>() : nanFreeConditions(g, tensors);
     const rankAtLeastOne = tensorsOfRankAtLeastOne(g, tensors);
     const ranks = knownRanks(g, v);
     const parts: string[][] = [];
@@ -326,8 +341,11 @@ export class ReducingSession {
       nodes.push(mk('Cast', [`${p}_shape`], `${p}_dims`, toFloat));
       nodes.push(reduce('ReduceMin', `${p}_rows`, `${p}_min`));
       nodes.push(reduce('ReduceMax', `${p}_rows`, `${p}_max`));
-      nodes.push(reduce('ReduceSum', `${p}_rows`, `${p}_sum`));
-      const reduced = [`${p}_min`, `${p}_max`, `${p}_sum`];
+      const reduced = [`${p}_min`, `${p}_max`];
+      if (!nanFree.has(t)) {
+        nodes.push(reduce('ReduceSum', `${p}_rows`, `${p}_sum`));
+        reduced.push(`${p}_sum`);
+      }
       if (opts.absMin) {
         nodes.push(mk('Abs', [`${p}_rows`], `${p}_abs`));
         nodes.push(reduce('ReduceMin', `${p}_abs`, `${p}_absmin`));
@@ -345,7 +363,8 @@ export class ReducingSession {
         ? `only float32/float16 activations can be calibrated (${m})`
         : `onnxruntime could not load the model with min/max reductions: ${m}`,
     );
-    return new ReducingSession(session, [...requested], tensors, derived, opts.absMin === true);
+    const graphOrder = [...byPositionDesc].reverse().map(([t]) => t);
+    return new ReducingSession(session, [...requested], tensors, derived, nanFree, graphOrder, opts.absMin === true);
   }
 
   async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
@@ -358,14 +377,17 @@ export class ReducingSession {
     }
     const t = out[ReducingSession.OUT] as ort.Tensor;
     if (t.type !== 'float32') throw new InvalidArgument(`calibrated tensors must be float32/float16 activations (got ${t.type})`);
-    // per tensor: rows, rest, then the row minima, maxima, sums (and minima of |x|)
+    // per tensor: rows, rest, then the row minima, maxima, sums where it has its NaN check (and minima of |x|)
     const v = t.data as Float32Array;
     const res = new Map<string, Reduced>();
+    const nanSums = new Set<string>();
     let q = 0;
     for (const name of this.reducedTensors) {
       const rows = v[q]!;
       const rest = v[q + 1]!;
       q += 2;
+      const hasSum = !this.nanFree.has(name);
+      const absAt = (hasSum ? 3 : 2) * rows;
       let mn = Infinity;
       let mx = -Infinity;
       let nanSum = false;
@@ -375,19 +397,28 @@ export class ReducingSession {
         const b = v[q + rows + r]!;
         if (a < mn || a !== a) mn = a;
         if (b > mx || b !== b) mx = b;
-        const sum = v[q + 2 * rows + r]!;
-        nanSum ||= sum !== sum;
-        if (this.absMin) am = Math.min(am, v[q + 3 * rows + r]!);
+        if (hasSum) {
+          const sum = v[q + 2 * rows + r]!;
+          nanSum ||= sum !== sum;
+        }
+        if (this.absMin) am = Math.min(am, v[q + absAt + r]!);
       }
-      q += (this.absMin ? 4 : 3) * rows;
-      // ±Inf shows in the min or max; NaN, which they skip, makes its row's sum NaN. A sum that merely
-      // overflows (float32-max attention masks) is not NaN; one that overflows both ways is, and costs
-      // an exact re-fetch.
-      const red: Reduced = { min: mn, max: mx, size: rows * rest, finite: !nanSum && Number.isFinite(mn) && Number.isFinite(mx) };
+      q += absAt + (this.absMin ? rows : 0);
+      if (nanSum) nanSums.add(name);
+      const red: Reduced = { min: mn, max: mx, size: rows * rest, finite: false };
       if (this.absMin) red.absMin = am;
       res.set(name, red);
     }
     if (q !== v.length) throw new Error(`reduction vector has ${v.length} values, parsed ${q}`);
+    // ±Inf shows in the min or max. NaN, which they skip, makes its row's sum NaN (a sum that merely
+    // overflows, over float32-max attention masks, is not NaN; one that overflows both ways is, and costs an
+    // exact re-fetch); a tensor without a sum holds no NaN when the tensors it is computed from are finite.
+    for (const name of this.graphOrder) {
+      const red = res.get(name)!;
+      const cond = this.nanFree.get(name);
+      const noNaN = cond ? [...cond].every((s) => res.get(s)?.finite === true) : !nanSums.has(name);
+      red.finite = noNaN && Number.isFinite(red.min) && Number.isFinite(red.max);
+    }
     for (const [name, d] of this.derived) {
       const src = res.get(d.source)!;
       const r = applySteps(d.steps, src.min, src.max);

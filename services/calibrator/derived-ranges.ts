@@ -29,7 +29,7 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const f32 = Math.fround;
 
 /** One-element float32 constants (initializers and Constant node outputs) by name. */
-function scalarConstants(g: GraphProto): Map<string, number> {
+export function scalarConstants(g: GraphProto): Map<string, number> {
   const out = new Map<string, number>();
   const take = (name: string, t: TensorProto | undefined): void => {
     // one element by its dims before decoding anything (a weight would be decoded whole)
@@ -42,6 +42,20 @@ function scalarConstants(g: GraphProto): Map<string, number> {
   return out;
 }
 
+/**
+ * A Clip node's bounds when both are constants: inputs from opset 11 (an empty name: unbounded), attributes
+ * before (absent: unbounded); ±Infinity where unbounded.
+ */
+export function clipBounds(node: NodeProto, consts: ReadonlyMap<string, number>): { lo: number; hi: number } | undefined {
+  const bound = (k: number, attr: string, dflt: number): number | undefined => {
+    if (node.input.length > k) return node.input[k] === '' ? dflt : consts.get(node.input[k]!);
+    return attrFloat(node, attr, dflt);
+  };
+  const lo = bound(1, 'min', -Infinity);
+  const hi = bound(2, 'max', Infinity);
+  return lo === undefined || hi === undefined ? undefined : { lo, hi };
+}
+
 /** The step `node` applies to its data input, and that input; undefined when the node is not such a step. */
 function stepOf(node: NodeProto, consts: Map<string, number>): { input: string; step: RangeStep } | undefined {
   if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') return undefined;
@@ -50,14 +64,9 @@ function stepOf(node: NodeProto, consts: Map<string, number>): { input: string; 
   if (MOVES.has(op) && a) return { input: a, step: (v) => v };
   if (op === 'Relu' && a) return { input: a, step: (v) => (v > 0 ? v : 0) };
   if (op === 'Clip' && a) {
-    // bounds: inputs from opset 11 (an empty name: unbounded), attributes before (absent: unbounded)
-    const bound = (k: number, attr: string, dflt: number): number | undefined => {
-      if (node.input.length > k) return node.input[k] === '' ? dflt : consts.get(node.input[k]!);
-      return attrFloat(node, attr, dflt);
-    };
-    const lo = bound(1, 'min', -Infinity);
-    const hi = bound(2, 'max', Infinity);
-    if (lo === undefined || hi === undefined) return undefined;
+    const bounds = clipBounds(node, consts);
+    if (!bounds) return undefined;
+    const { lo, hi } = bounds;
     return { input: a, step: (v) => Math.min(Math.max(v, lo), hi) };
   }
   if (node.input.length !== 2 || !a || !b) return undefined;
