@@ -28,15 +28,18 @@ test('NaN-free conditions: the reduced tensors each proved tensor depends on, no
       makeNode('Relu', ['mm'], ['r'], 'relu'), // of a reduced tensor: no NaN while it is finite
       makeNode('MatMul', ['x', 'w'], ['mm2'], 'mm2'), // not reduced
       makeNode('Relu', ['mm2'], ['r2'], 'relu2'), // of an unknown: unknown
+      makeNode('MaxPool', ['x'], ['mp'], 'pool', { kernel_shape: [2] }), // not reduced: no NaN while x is finite, maybe -Inf
+      makeNode('Relu', ['mp'], ['mpr'], 'relu3'), // no NaN while x is finite
+      makeNode('Mul', ['mp', 'zero'], ['mpz'], 'mp0'), // -Inf * 0 is possible: unknown
     ],
     inputs: [dvi('x', [null, 4])],
     outputs: [dvi('cat', [null, 8])],
     initializers: [scalar('three', 3), scalar('zero', 0), scalar('six', 6), scalar('two', 2), scalar('one', 1), onnx.TensorProto.create({ name: 'w', dims: [4, 4], dataType: DataType.FLOAT, floatData: new Array(16).fill(0.5) }) as never],
   });
-  const reduced = ['x', 'h', 'g', 'q', 's', 'z', 'xz', 'd', 'cat', 'mm', 'r', 'r2'];
+  const reduced = ['x', 'h', 'g', 'q', 's', 'z', 'xz', 'd', 'cat', 'mm', 'r', 'r2', 'mpr', 'mpz'];
   const got = nanFreeConditions(model.graph!, reduced);
   const asObject = Object.fromEntries([...got].map(([t, c]) => [t, [...c].sort()]));
-  assert.deepEqual(asObject, { h: ['x'], g: ['h'], q: ['h'], xz: ['x'], cat: ['g', 'h'], r: ['mm'] });
+  assert.deepEqual(asObject, { h: ['x'], g: ['h'], q: ['h'], xz: ['x'], cat: ['g', 'h'], r: ['mm'], mpr: ['x'] });
 });
 
 test('a tensor without its NaN check is re-fetched and counted exactly when a tensor it depends on holds NaN; one that keeps its check sees NaN made inside', async () => {

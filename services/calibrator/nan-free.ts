@@ -10,8 +10,9 @@
  *   Inf - Inf); a product of finite values, or of a non-NaN value and a finite non-zero one, is never NaN
  *   (NaN needs 0 * Inf); a non-NaN value divided by a finite non-zero constant is never NaN;
  * - Relu, Clip with constant bounds, max-pooling, nearest resizing and the ops that only move values
- *   (Reshape, Transpose, Concat, Split, Slice, ...) make no NaN from non-NaN values; Clip with two finite
- *   bounds makes any non-NaN value finite;
+ *   (Reshape, Transpose, Concat, Split, Slice, ...) make no NaN from non-NaN values, and all but max-pooling
+ *   (a window over padding alone may give -Inf) keep finite values finite; Clip with two finite bounds makes
+ *   any non-NaN value finite;
  * - Sigmoid, Tanh and HardSigmoid of finite values are finite.
  * Convolutions, matrix products, normalisations and averages are not such steps (an accumulation can
  * overflow both ways and give Inf - Inf), so their outputs keep their sums.
@@ -36,7 +37,10 @@ const UNKNOWN: Facts = { noNaN: null, finite: null };
 const ALWAYS: Facts = { noNaN: new Set(), finite: new Set() };
 
 /** Ops whose output values are some of their data inputs' values: Concat takes every input, the others input 0. */
-const PASS_THROUGH = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Relu', 'MaxPool', 'GlobalMaxPool', 'Split', 'Slice', 'Concat']);
+const PASS_THROUGH = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Relu', 'Split', 'Slice', 'Concat']);
+
+/** Max-pooling: no NaN from non-NaN values, but a window over padding alone (ceil_mode) may give -Inf. */
+const MAX_POOLS = new Set(['MaxPool', 'GlobalMaxPool']);
 
 function union(...conds: Condition[]): Condition {
   if (conds.some((c) => c === null)) return null;
@@ -55,7 +59,12 @@ function factsOf(node: NodeProto, facts: (t: string) => Facts, consts: ReadonlyM
     const ins = op === 'Concat' ? node.input.filter((t) => t !== '').map(facts) : [fa];
     return { noNaN: union(...ins.map((f) => f.noNaN)), finite: union(...ins.map((f) => f.finite)) };
   }
-  if (op === 'Resize' || op === 'Upsample') return (attrString(node, 'mode') ?? 'nearest') === 'nearest' ? fa : UNKNOWN;
+  if (MAX_POOLS.has(op)) return { noNaN: fa.noNaN, finite: null };
+  if (op === 'Resize' || op === 'Upsample') {
+    // nearest copies input values; tf_crop_and_resize may write its extrapolation value, which may be anything
+    const copies = (attrString(node, 'mode') ?? 'nearest') === 'nearest' && attrString(node, 'coordinate_transformation_mode') !== 'tf_crop_and_resize';
+    return copies ? fa : UNKNOWN;
+  }
   if (op === 'Clip') {
     const bounds = clipBounds(node, consts);
     if (!bounds || Number.isNaN(bounds.lo) || Number.isNaN(bounds.hi)) return UNKNOWN;
