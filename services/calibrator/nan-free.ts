@@ -36,7 +36,7 @@ interface Facts {
 const UNKNOWN: Facts = { noNaN: null, finite: null };
 const ALWAYS: Facts = { noNaN: new Set(), finite: new Set() };
 
-/** Ops whose output values are some of their data inputs' values: Concat takes every input, the others input 0. */
+/** Ops whose output values are their data inputs' values (Relu: or 0): Concat reads every input, the others input 0. */
 const PASS_THROUGH = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Relu', 'Split', 'Slice', 'Concat']);
 
 /** Max-pooling: no NaN from non-NaN values, but a window over padding alone (ceil_mode) may give -Inf. */
