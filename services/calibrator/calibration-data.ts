@@ -159,24 +159,17 @@ export class CalibrationPlan {
    * The dims of every input when each step in [start, end) feeds the same ones (the same rows per step),
    * else undefined: a session run one step at a time over that range can be built with all dims fixed.
    */
-  sameStepDims(start: number, end: number): Map<string, number[]> | undefined {
-    const out = new Map<string, number[]>();
-    for (const inp of this.inputs) {
-      if (!this.sources) {
-        out.set(inp.name, randomFeedDims(inp));
-        continue;
-      }
-      const shape = this.sources.get(inp.name)!.shape;
-      if (shape.length === 0) {
-        out.set(inp.name, []);
-        continue;
-      }
-      const b = this.bounds.get(inp.name)!;
+  sameStepDims(start: number, end: number): Map<string, (number | null)[]> | undefined {
+    const dims = this.feedDims();
+    if (!this.sources) return dims; // one random feed, every dim fixed already
+    for (const [name, d] of dims) {
+      if (d.length === 0) continue;
+      const b = this.bounds.get(name)!;
       const rows = b[start + 1] - b[start];
       for (let i = start + 1; i < end; i++) if (b[i + 1] - b[i] !== rows) return undefined;
-      out.set(inp.name, [rows, ...shape.slice(1)]);
+      d[0] = rows;
     }
-    return out;
+    return dims;
   }
 
   /** Whether steps can be grouped into one run: every input has a dynamic dim 0 and real data. */

@@ -9,7 +9,7 @@ import type { GraphProto, ModelProto, ValueInfoProto } from '../core/onnx/index.
 import { defaultOpset, encodeModel, halfToFloat, neededForTargets, onnx } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
-import { applySteps, derivableRanges, type DerivedRange } from './derived-ranges.js';
+import { applySteps, derivableRanges, scalarConstants, type DerivedRange } from './derived-ranges.js';
 import { knownRanks } from './tensor-ranks.js';
 import { nanFreeConditions } from './nan-free.js';
 
@@ -103,11 +103,8 @@ export class CaptureSession {
     // With tensors to capture, the graph is cut down to what they need and they are its only outputs;
     // with none, it is the model as it is (plain inference).
     const input = withInputDims(g, opts.inputDims);
-    const augmented: ModelProto = tensors.length
-      ? ({ ...model, graph: { ...g, input, ...cutTo(g, tensors), output: outputsFor(g, tensors) } } as ModelProto)
-      : input === g.input
-        ? model
-        : ({ ...model, graph: { ...g, input } } as ModelProto);
+    const graph = tensors.length ? { ...g, input, ...cutTo(g, tensors), output: outputsFor(g, tensors) } : { ...g, input };
+    const augmented = { ...model, graph } as ModelProto;
     const session = await openSession(augmented, opts, (m) => `onnxruntime could not load the model: ${m}`);
     return new CaptureSession(session, [...tensors], new Set(session.inputNames));
   }
@@ -279,7 +276,8 @@ export class ReducingSession {
     const half = mentionsFloat16(model);
     // ranges that follow from another requested tensor's need no reductions (float32 steps only; min |x| does
     // not follow through them)
-    const derived = half || opts.absMin || opts.deriveRanges === false ? new Map<string, DerivedRange>() : derivableRanges(g, requested);
+    const consts = scalarConstants(g);
+    const derived = half || opts.absMin || opts.deriveRanges === false ? new Map<string, DerivedRange>() : derivableRanges(g, requested, consts);
     const tensors = requested.filter((t) => !derived.has(t));
     // only what the reduced tensors need is computed: the model's own outputs are not fetched
     const needed = cutTo(g, tensors);
@@ -319,7 +317,7 @@ export class ReducingSession {
     g.node.forEach((n, i) => n.output.forEach((o) => position.set(o, i)));
     const byPositionDesc = tensors.map((t, k) => [t, k] as const).sort((a, b) => (position.get(b[0]) ?? -1) - (position.get(a[0]) ?? -1));
     // tensors that cannot hold NaN while the tensors they are computed from are finite need no sum
-    const nanFree = opts.nanChecks === 'all' ? new Map<string, ReadonlySet<string>>() : nanFreeConditions(g, tensors);
+    const nanFree = opts.nanChecks === 'all' ? new Map<string, ReadonlySet<string>>() : nanFreeConditions(g, tensors, consts);
     const rankAtLeastOne = tensorsOfRankAtLeastOne(g, tensors);
     const ranks = knownRanks(g, v);
     const parts: string[][] = [];

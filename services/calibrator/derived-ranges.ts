@@ -57,7 +57,7 @@ export function clipBounds(node: NodeProto, consts: ReadonlyMap<string, number>)
 }
 
 /** The step `node` applies to its data input, and that input; undefined when the node is not such a step. */
-function stepOf(node: NodeProto, consts: Map<string, number>): { input: string; step: RangeStep } | undefined {
+function stepOf(node: NodeProto, consts: ReadonlyMap<string, number>): { input: string; step: RangeStep } | undefined {
   if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') return undefined;
   const [a, b] = node.input;
   const op = node.opType;
@@ -85,11 +85,10 @@ function stepOf(node: NodeProto, consts: Map<string, number>): { input: string; 
  * The requested tensors whose ranges follow from another requested tensor's (see the module comment). Each
  * follows the farthest requested tensor up its chain, which is itself not derived, so every source is reduced.
  */
-export function derivableRanges(g: GraphProto, tensors: readonly string[]): Map<string, DerivedRange> {
+export function derivableRanges(g: GraphProto, tensors: readonly string[], consts: ReadonlyMap<string, number> = scalarConstants(g)): Map<string, DerivedRange> {
   const wanted = new Set(tensors);
   const producer = new Map<string, NodeProto>();
   for (const n of g.node) for (const o of n.output) if (o) producer.set(o, n);
-  const consts = scalarConstants(g);
   const found = new Map<string, DerivedRange>();
   for (const t of tensors) {
     const steps: RangeStep[] = [];

@@ -97,9 +97,8 @@ function factsOf(node: NodeProto, facts: (t: string) => Facts, consts: ReadonlyM
  * that cannot hold NaN while some others of them are finite: those others (never the tensor itself, always
  * computed before it). The rest need their NaN check.
  */
-export function nanFreeConditions(g: GraphProto, reduced: readonly string[]): Map<string, ReadonlySet<string>> {
+export function nanFreeConditions(g: GraphProto, reduced: readonly string[], consts: ReadonlyMap<string, number> = scalarConstants(g)): Map<string, ReadonlySet<string>> {
   const sources = new Set(reduced);
-  const consts = scalarConstants(g);
   const known = new Map<string, Facts>();
   for (const [name, v] of consts) known.set(name, Number.isFinite(v) ? ALWAYS : UNKNOWN);
   // a reduced tensor, read by a later node, is known finite or not at run time

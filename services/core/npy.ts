@@ -94,20 +94,23 @@ export function parseNpyHeader(buf: Uint8Array, what: string): NpyHeader {
 
 export function typedArrayOf(dtype: NpDtype, bytes: Uint8Array): NpTypedArray {
   // copy into a fresh, aligned buffer
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  const b = copy.buffer;
+  return viewOf(dtype, new Uint8Array(bytes));
+}
+
+/** `b`'s bytes seen as `dtype` values, in place (b's offset must be aligned for the dtype). */
+function viewOf(dtype: NpDtype, b: Uint8Array): NpTypedArray {
+  const [buf, off, n] = [b.buffer, b.byteOffset, b.byteLength];
   switch (dtype) {
     case 'float32':
-      return new Float32Array(b);
+      return new Float32Array(buf, off, n / 4);
     case 'float16':
-      return new Uint16Array(b);
+      return new Uint16Array(buf, off, n / 2);
     case 'int64':
-      return new BigInt64Array(b);
+      return new BigInt64Array(buf, off, n / 8);
     case 'int32':
-      return new Int32Array(b);
+      return new Int32Array(buf, off, n / 4);
     case 'bool':
-      return copy;
+      return b;
   }
 }
 
@@ -399,24 +402,8 @@ function inflateWhole(fd: number, file: string, key: string, dataOffset: number,
   if (bytes.length < end) throw new InvalidArgument(`${file}: entry ${key}.npy is truncated`);
   const body = bytes.subarray(h.headerBytes, end);
   // a view where the data is aligned for its dtype (Node's inflate output owns its buffer), else a copy
-  const data = (body.byteOffset & 7) === 0 && h.dtype !== 'bool' ? viewOf(h.dtype, body) : typedArrayOf(h.dtype, body);
+  const data = (body.byteOffset & 7) === 0 ? viewOf(h.dtype, body) : typedArrayOf(h.dtype, body);
   return new MemoryArray(key, h.dtype, h.shape, data);
-}
-
-function viewOf(dtype: NpDtype, b: Uint8Array): NpTypedArray {
-  const [buf, off, n] = [b.buffer, b.byteOffset, b.byteLength];
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(buf, off, n / 4);
-    case 'float16':
-      return new Uint16Array(buf, off, n / 2);
-    case 'int64':
-      return new BigInt64Array(buf, off, n / 8);
-    case 'int32':
-      return new Int32Array(buf, off, n / 4);
-    case 'bool':
-      return b;
-  }
 }
 
 /**
