@@ -9,7 +9,7 @@ import type { GraphProto, ModelProto, ValueInfoProto } from '../core/onnx/index.
 import { defaultOpset, encodeModel, halfToFloat, neededForTargets, onnx } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
-import { applySteps, derivableRanges, scalarConstants, type DerivedRange } from './derived-ranges.js';
+import { applySteps, derivableRanges, graphConstants, type DerivedRange } from './derived-ranges.js';
 import { knownRanks } from './tensor-ranks.js';
 import { nanFreeConditions } from './nan-free.js';
 
@@ -276,7 +276,7 @@ export class ReducingSession {
     const half = mentionsFloat16(model);
     // ranges that follow from another requested tensor's need no reductions (float32 steps only; min |x| does
     // not follow through them)
-    const consts = scalarConstants(g);
+    const consts = graphConstants(g);
     const derived = half || opts.absMin || opts.deriveRanges === false ? new Map<string, DerivedRange>() : derivableRanges(g, requested, consts);
     const tensors = requested.filter((t) => !derived.has(t));
     // only what the reduced tensors need is computed: the model's own outputs are not fetched
@@ -420,7 +420,7 @@ export class ReducingSession {
     for (const [name, d] of this.derived) {
       const src = res.get(d.source)!;
       const r = applySteps(d.steps, src.min, src.max);
-      res.set(name, { min: r.min, max: r.max, size: src.size, finite: src.finite && r.finite });
+      res.set(name, { min: r.min, max: r.max, size: src.size * d.sizeFactor, finite: src.finite && r.finite });
     }
     return res;
   }

@@ -94,3 +94,66 @@ test('derived ranges on ppocr_rec (graph-analyzer\'s INT8 list) equal the reduce
   await derived.release();
   await reduced.release();
 });
+
+/** x [1, 2, 3, 4] -> nearest Resize by scales; only a whole-factor asymmetric enlargement is a range step. */
+function resizeModel() {
+  const f32 = (name: string, v: number[]) => onnx.TensorProto.create({ name, dims: [v.length], dataType: DataType.FLOAT, floatData: v }) as never;
+  const resize = (out: string, scales: string, attrs: Record<string, string>) => makeNode('Resize', ['x', '', scales], [out], out, { mode: 'nearest', ...attrs });
+  return buildModel({
+    nodes: [
+      resize('up', 's2x3', { coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }),
+      resize('upround', 's2x3', { coordinate_transformation_mode: 'asymmetric', nearest_mode: 'round_prefer_ceil' }),
+      resize('halfpixel', 's2x3', { coordinate_transformation_mode: 'half_pixel' }),
+      resize('fraction', 's1x5', { coordinate_transformation_mode: 'asymmetric' }),
+      resize('down', 'shalf', { coordinate_transformation_mode: 'asymmetric' }),
+      makeNode('Resize', ['x', '', 's2x3'], ['linear'], 'linear', { mode: 'linear', coordinate_transformation_mode: 'asymmetric' }),
+    ],
+    inputs: [dvi('x', [1, 2, 3, 4])],
+    outputs: ['up', 'upround', 'halfpixel', 'fraction', 'down', 'linear'].map((n) => dvi(n, [null, null, null, null])),
+    initializers: [f32('s2x3', [1, 1, 2, 3]), f32('s1x5', [1, 1, 1.5, 1]), f32('shalf', [1, 1, 0.5, 0.5])],
+    opset: 13,
+  });
+}
+
+test('derived ranges: a nearest Resize that enlarges by whole factors keeps the range and multiplies the size', async () => {
+  const model = resizeModel();
+  const tensors = ['x', 'up', 'upround', 'halfpixel', 'fraction', 'down', 'linear'];
+  const d = derivableRanges(model.graph!, tensors);
+  assert.deepEqual([...d.keys()].sort(), ['up', 'upround']);
+  assert.equal(d.get('up')!.sizeFactor, 6);
+  const derived = await ReducingSession.create(model, tensors);
+  const reduced = await ReducingSession.create(model, tensors, { deriveRanges: false });
+  const data = Float32Array.from({ length: 24 }, (_, i) => Math.fround(Math.cos(i * 1.7) * 3));
+  const feeds = (v: Float32Array) => [{ name: 'x', dtype: 'float32' as const, dims: [1, 2, 3, 4], data: v }];
+  const a = await derived.run(feeds(data));
+  const b = await reduced.run(feeds(data));
+  for (const t of tensors) assert.deepEqual(a.get(t), b.get(t), t);
+  assert.equal(a.get('up')!.size, 144);
+  const withInf = data.slice();
+  withInf[5] = -Infinity;
+  const n = await derived.run(feeds(withInf));
+  assert.equal(n.get('up')!.finite, false);
+  assert.equal(n.get('up')!.min, -Infinity);
+  await derived.release();
+  await reduced.release();
+});
+
+test('derived ranges on ppocr_det (its neck upsamples by 2) equal the reduced ones bit for bit', async () => {
+  const model = loadModel(modelPath('ppocr_det'));
+  prepare(model);
+  const tensors = analyze(model, { quantizeMode: 'int8' }).tensorsToCalibrate;
+  const plan = planCalibration(model, { kind: 'file', path: dataPath('ppocr_det', 'calib') });
+  const inputDims = plan.sameStepDims(0, plan.steps) ?? plan.feedDims();
+  const derived = await ReducingSession.create(model, tensors, { graphOptimizationLevel: 'all', inputDims });
+  const reduced = await ReducingSession.create(model, tensors, { graphOptimizationLevel: 'all', inputDims, deriveRanges: false });
+  const upsampled = [...derived.derived.values()].filter((r) => r.sizeFactor > 1).length;
+  assert.ok(upsampled >= 3, `${upsampled} upsampled tensors derived`);
+  for (let i = 0; i < 2; i++) {
+    const a = await derived.run(plan.feedSteps(i, i + 1));
+    const b = await reduced.run(plan.feedSteps(i, i + 1));
+    for (const t of tensors) assert.deepEqual(a.get(t), b.get(t), t);
+  }
+  plan.close();
+  await derived.release();
+  await reduced.release();
+});

@@ -5,14 +5,17 @@
  * Add/Sub/Mul/Div by a scalar constant (Mul/Div by a positive one; x - c, not c - x), Clip with constant bounds,
  * Relu, and the ops that only move values (Identity, Reshape, Flatten, Squeeze, Unsqueeze, Transpose). For such
  * a chain f, min(t) = f(min(s)) and max(t) = f(max(s)) bit for bit (f is applied to float32 values with one
- * rounding per step, as onnxruntime does), and t has as many elements as s. A source holding NaN or ±Inf makes
- * every tensor derived from it non-finite, so those are fetched and counted exactly like the source.
+ * rounding per step, as onnxruntime does), and t has as many elements as s. A nearest-neighbour Resize that
+ * enlarges every axis by a whole factor (asymmetric coordinates, constant scales) is a step too: every input
+ * value appears in its output and no other value does, so the range is the same and the size is the factor
+ * times larger. A source holding NaN or ±Inf makes every tensor derived from it non-finite, so those are
+ * fetched and counted exactly like the source.
  *
- * ppocr_det: 24 of graph-analyzer's 144 tensors (hard-swish's Clip(Add(x, 3), 0, 6)), ppocr_rec: 28 of 147;
- * each one saves onnxruntime six nodes to build and three reductions per run.
+ * ppocr_det: 27 of graph-analyzer's 144 tensors (hard-swish's Clip(Add(x, 3), 0, 6), and the neck's 2x
+ * upsampling), ppocr_rec: 28 of 147; each one saves onnxruntime six nodes to build and three reductions per run.
  */
 import type { GraphProto, NodeProto, TensorProto } from '../core/onnx/index.js';
-import { attrFloat, constantNodeValue, onnx, tensorToNumbers } from '../core/onnx/index.js';
+import { attrFloat, attrString, constantNodeValue, onnx, tensorToNumbers } from '../core/onnx/index.js';
 
 /** One step of a chain, applied to a float32 value. */
 export type RangeStep = (v: number) => number;
@@ -22,33 +25,62 @@ export interface DerivedRange {
   source: string;
   /** steps from the source to this tensor, in order */
   steps: RangeStep[];
+  /** this tensor's elements per element of the source (a whole number: 1 but through an upsampling Resize) */
+  sizeFactor: number;
+}
+
+/** Constants of a graph: one-element float32 ones decoded, and every initializer or Constant output by name. */
+export interface GraphConstants {
+  scalars: ReadonlyMap<string, number>;
+  tensors: ReadonlyMap<string, TensorProto>;
 }
 
 const MOVES = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose']);
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const f32 = Math.fround;
 
-/** One-element float32 constants (initializers and Constant node outputs) by name. */
-export function scalarConstants(g: GraphProto): Map<string, number> {
-  const out = new Map<string, number>();
+/** The graph's constants (initializers and Constant node outputs); only one-element float32 ones are decoded. */
+export function graphConstants(g: GraphProto): GraphConstants {
+  const scalars = new Map<string, number>();
+  const tensors = new Map<string, TensorProto>();
   const take = (name: string, t: TensorProto | undefined): void => {
+    if (!t) return;
+    tensors.set(name, t);
     // one element by its dims before decoding anything (a weight would be decoded whole)
-    if (!t || t.dataType !== FLOAT || t.dims.reduce((a: number, d) => a * Number(d), 1) !== 1) return;
+    if (t.dataType !== FLOAT || t.dims.reduce((a: number, d) => a * Number(d), 1) !== 1) return;
     const v = tensorToNumbers(t);
-    if (v.length === 1) out.set(name, v[0]!);
+    if (v.length === 1) scalars.set(name, v[0]!);
   };
   for (const t of g.initializer) take(t.name, t);
   for (const n of g.node) if (n.opType === 'Constant' && (n.domain ?? '') === '') take(n.output[0]!, constantNodeValue(n.attribute, n.output[0]!));
-  return out;
+  return { scalars, tensors };
+}
+
+/**
+ * How many times more elements a Resize's output has than its input, when it copies every input value and
+ * nothing else: nearest mode, asymmetric coordinates (output index o reads input index floor-or-round(o / k),
+ * which is exactly i at o = i * k), constant scales that are whole numbers >= 1 on every axis, no sizes input.
+ * Undefined for any other node.
+ */
+export function wholeUpsampleFactor(node: NodeProto, consts: GraphConstants): number | undefined {
+  if (node.opType !== 'Resize' || ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx')) return undefined;
+  if ((attrString(node, 'mode') ?? 'nearest') !== 'nearest' || attrString(node, 'coordinate_transformation_mode') !== 'asymmetric') return undefined;
+  // opset 11+: X, roi, scales, sizes (opset 10's X, scales has no coordinate mode attribute)
+  if (node.input.length < 3 || (node.input[3] ?? '') !== '' || !node.input[2]) return undefined;
+  const t = consts.tensors.get(node.input[2]);
+  if (!t || t.dataType !== FLOAT) return undefined;
+  const scales = tensorToNumbers(t);
+  if (scales.length === 0 || !scales.every((k) => Number.isInteger(k) && k >= 1)) return undefined;
+  return scales.reduce((a, k) => a * k, 1);
 }
 
 /**
  * A Clip node's bounds when both are constants: inputs from opset 11 (an empty name: unbounded), attributes
  * before (absent: unbounded); ±Infinity where unbounded.
  */
-export function clipBounds(node: NodeProto, consts: ReadonlyMap<string, number>): { lo: number; hi: number } | undefined {
+export function clipBounds(node: NodeProto, consts: GraphConstants): { lo: number; hi: number } | undefined {
   const bound = (k: number, attr: string, dflt: number): number | undefined => {
-    if (node.input.length > k) return node.input[k] === '' ? dflt : consts.get(node.input[k]!);
+    if (node.input.length > k) return node.input[k] === '' ? dflt : consts.scalars.get(node.input[k]!);
     return attrFloat(node, attr, dflt);
   };
   const lo = bound(1, 'min', -Infinity);
@@ -57,11 +89,13 @@ export function clipBounds(node: NodeProto, consts: ReadonlyMap<string, number>)
 }
 
 /** The step `node` applies to its data input, and that input; undefined when the node is not such a step. */
-function stepOf(node: NodeProto, consts: ReadonlyMap<string, number>): { input: string; step: RangeStep } | undefined {
+function stepOf(node: NodeProto, consts: GraphConstants): { input: string; step: RangeStep; sizeFactor?: number } | undefined {
   if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') return undefined;
   const [a, b] = node.input;
   const op = node.opType;
   if (MOVES.has(op) && a) return { input: a, step: (v) => v };
+  const upsample = wholeUpsampleFactor(node, consts);
+  if (upsample !== undefined && a) return { input: a, step: (v) => v, sizeFactor: upsample };
   if (op === 'Relu' && a) return { input: a, step: (v) => (v > 0 ? v : 0) };
   if (op === 'Clip' && a) {
     const bounds = clipBounds(node, consts);
@@ -70,8 +104,8 @@ function stepOf(node: NodeProto, consts: ReadonlyMap<string, number>): { input: 
     return { input: a, step: (v) => Math.min(Math.max(v, lo), hi) };
   }
   if (node.input.length !== 2 || !a || !b) return undefined;
-  const ca = consts.get(a);
-  const cb = consts.get(b);
+  const ca = consts.scalars.get(a);
+  const cb = consts.scalars.get(b);
   if (op === 'Add' && cb !== undefined) return { input: a, step: (v) => f32(v + cb) };
   if (op === 'Add' && ca !== undefined) return { input: b, step: (v) => f32(ca + v) };
   if (op === 'Sub' && cb !== undefined) return { input: a, step: (v) => f32(v - cb) };
@@ -85,13 +119,14 @@ function stepOf(node: NodeProto, consts: ReadonlyMap<string, number>): { input: 
  * The requested tensors whose ranges follow from another requested tensor's (see the module comment). Each
  * follows the farthest requested tensor up its chain, which is itself not derived, so every source is reduced.
  */
-export function derivableRanges(g: GraphProto, tensors: readonly string[], consts: ReadonlyMap<string, number> = scalarConstants(g)): Map<string, DerivedRange> {
+export function derivableRanges(g: GraphProto, tensors: readonly string[], consts: GraphConstants = graphConstants(g)): Map<string, DerivedRange> {
   const wanted = new Set(tensors);
   const producer = new Map<string, NodeProto>();
   for (const n of g.node) for (const o of n.output) if (o) producer.set(o, n);
   const found = new Map<string, DerivedRange>();
   for (const t of tensors) {
     const steps: RangeStep[] = [];
+    let sizeFactor = 1;
     let cur = t;
     // a chain has one data input per step, so it is a path; the bound only stops a malformed cyclic graph
     for (let hops = 0; hops < g.node.length; hops++) {
@@ -100,8 +135,9 @@ export function derivableRanges(g: GraphProto, tensors: readonly string[], const
       const s = stepOf(node, consts);
       if (!s) break;
       steps.unshift(s.step);
+      sizeFactor *= s.sizeFactor ?? 1;
       cur = s.input;
-      if (wanted.has(cur)) found.set(t, { source: cur, steps: [...steps] });
+      if (wanted.has(cur)) found.set(t, { source: cur, steps: [...steps], sizeFactor });
     }
   }
   return found;

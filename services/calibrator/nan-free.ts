@@ -21,7 +21,7 @@
  */
 import type { GraphProto, NodeProto } from '../core/onnx/index.js';
 import { attrString } from '../core/onnx/index.js';
-import { clipBounds, scalarConstants } from './derived-ranges.js';
+import { clipBounds, graphConstants, type GraphConstants } from './derived-ranges.js';
 
 /** Tensors that must all be finite, or null where nothing is known. */
 type Condition = ReadonlySet<string> | null;
@@ -49,7 +49,7 @@ function union(...conds: Condition[]): Condition {
   return out;
 }
 
-function factsOf(node: NodeProto, facts: (t: string) => Facts, consts: ReadonlyMap<string, number>): Facts {
+function factsOf(node: NodeProto, facts: (t: string) => Facts, consts: GraphConstants): Facts {
   if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') return UNKNOWN;
   const op = node.opType;
   const [a, b] = node.input;
@@ -74,7 +74,7 @@ function factsOf(node: NodeProto, facts: (t: string) => Facts, consts: ReadonlyM
   if (op === 'Sigmoid' || op === 'Tanh' || op === 'HardSigmoid') return { noNaN: fa.finite, finite: fa.finite };
   if (!b || node.input.length !== 2) return UNKNOWN;
   const fb = facts(b);
-  const cb = consts.get(b);
+  const cb = consts.scalars.get(b);
   const nonZeroConst = (c: number | undefined) => c !== undefined && Number.isFinite(c) && c !== 0;
   switch (op) {
     case 'Add':
@@ -83,7 +83,7 @@ function factsOf(node: NodeProto, facts: (t: string) => Facts, consts: ReadonlyM
       return { noNaN: fb.finite !== null ? union(fa.noNaN, fb.finite) : union(fa.finite, fb.noNaN), finite: null };
     case 'Mul':
       if (nonZeroConst(cb)) return { noNaN: fa.noNaN, finite: null };
-      if (nonZeroConst(consts.get(a))) return { noNaN: fb.noNaN, finite: null };
+      if (nonZeroConst(consts.scalars.get(a))) return { noNaN: fb.noNaN, finite: null };
       return { noNaN: union(fa.finite, fb.finite), finite: null };
     case 'Div':
       return { noNaN: nonZeroConst(cb) ? fa.noNaN : null, finite: null };
@@ -97,10 +97,10 @@ function factsOf(node: NodeProto, facts: (t: string) => Facts, consts: ReadonlyM
  * that cannot hold NaN while some others of them are finite: those others (never the tensor itself, always
  * computed before it). The rest need their NaN check.
  */
-export function nanFreeConditions(g: GraphProto, reduced: readonly string[], consts: ReadonlyMap<string, number> = scalarConstants(g)): Map<string, ReadonlySet<string>> {
+export function nanFreeConditions(g: GraphProto, reduced: readonly string[], consts: GraphConstants = graphConstants(g)): Map<string, ReadonlySet<string>> {
   const sources = new Set(reduced);
   const known = new Map<string, Facts>();
-  for (const [name, v] of consts) known.set(name, Number.isFinite(v) ? ALWAYS : UNKNOWN);
+  for (const [name, v] of consts.scalars) known.set(name, Number.isFinite(v) ? ALWAYS : UNKNOWN);
   // a reduced tensor, read by a later node, is known finite or not at run time
   const facts = (t: string): Facts => (sources.has(t) ? { noNaN: new Set([t]), finite: new Set([t]) } : (known.get(t) ?? UNKNOWN));
   const out = new Map<string, ReadonlySet<string>>();
