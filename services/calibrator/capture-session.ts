@@ -11,7 +11,7 @@ import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
 import { applySteps, derivableRanges, graphConstants, type DerivedRange } from './derived-ranges.js';
 import { knownRanks } from './tensor-ranks.js';
-import { nanFreeConditions } from './nan-free.js';
+import { nanChecks, type NanCheck } from './nan-free.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -231,8 +231,9 @@ export interface Reduced {
  * >= 1 is not: ~150 fewer nodes to build on ppocr_rec), so that onnxruntime spreads the reductions over its
  * threads (a reduction to one value runs on one: per-channel rows halved ppocr_det's reduction time on two
  * cores); ReduceMin, ReduceMax and ReduceSum per row (the sum is the NaN check: onnxruntime's ReduceMin/Max
- * skip NaN, the sum does not; ±Inf shows in the min or max; a tensor that cannot hold NaN while the
- * reduced tensors it is computed from are finite has no sum: see nan-free.ts), the [rows, rest] dims, and
+ * skip NaN, the sum does not; ±Inf shows in the min or max; a tensor whose NaN would show in a later
+ * tensor's sums, or that cannot hold NaN while the reduced tensors it is computed from are finite, has no
+ * sum: see nan-free.ts), the [rows, rest] dims, and
  * on request ReduceMin(Abs). The rows are folded here. Only the nodes the tensors
  * need are kept: the model's own outputs are not computed. A tensor whose range follows exactly from another
  * requested tensor's (hard-swish's Clip(Add(x, 3), 0, 6) of x, and other float32 monotone steps: see
@@ -254,8 +255,8 @@ export class ReducingSession {
     private readonly reducedTensors: readonly string[],
     /** the others: ranges that follow exactly from a reduced tensor's (derived-ranges.ts) */
     readonly derived: ReadonlyMap<string, DerivedRange>,
-    /** reduced tensors without a NaN check: finite when these others are (nan-free.ts) */
-    readonly nanFree: ReadonlyMap<string, ReadonlySet<string>>,
+    /** how each reduced tensor's NaN is seen: its own sums, a later tensor's, or earlier ones being finite (nan-free.ts) */
+    readonly nanChecks: ReadonlyMap<string, NanCheck>,
     /** the reduced tensors in graph order: each one's finiteness is settled after those it depends on */
     private readonly graphOrder: readonly string[],
     private readonly absMin: boolean,
@@ -316,8 +317,9 @@ export class ReducingSession {
     const position = new Map<string, number>();
     g.node.forEach((n, i) => n.output.forEach((o) => position.set(o, i)));
     const byPositionDesc = tensors.map((t, k) => [t, k] as const).sort((a, b) => (position.get(b[0]) ?? -1) - (position.get(a[0]) ?? -1));
-    // tensors that cannot hold NaN while the tensors they are computed from are finite need no sum
-    const nanFree = opts.nanChecks === 'all' ? new Map<string, ReadonlySet<string>>() : nanFreeConditions(g, tensors, consts);
+    // a tensor whose NaN shows in a later one's sums, or that cannot hold NaN while the tensors it is computed
+    // from are finite, needs no sum
+    const checks = opts.nanChecks === 'all' ? new Map(tensors.map((t) => [t, { kind: 'sum' } as NanCheck])) : nanChecks(g, tensors, consts);
     const rankAtLeastOne = tensorsOfRankAtLeastOne(g, tensors);
     const ranks = knownRanks(g, v);
     const parts: string[][] = [];
@@ -340,7 +342,7 @@ export class ReducingSession {
       nodes.push(reduce('ReduceMin', `${p}_rows`, `${p}_min`));
       nodes.push(reduce('ReduceMax', `${p}_rows`, `${p}_max`));
       const reduced = [`${p}_min`, `${p}_max`];
-      if (!nanFree.has(t)) {
+      if (checks.get(t)!.kind === 'sum') {
         nodes.push(reduce('ReduceSum', `${p}_rows`, `${p}_sum`));
         reduced.push(`${p}_sum`);
       }
@@ -362,7 +364,7 @@ export class ReducingSession {
         : `onnxruntime could not load the model with min/max reductions: ${m}`,
     );
     const graphOrder = [...byPositionDesc].reverse().map(([t]) => t);
-    return new ReducingSession(session, [...requested], tensors, derived, nanFree, graphOrder, opts.absMin === true);
+    return new ReducingSession(session, [...requested], tensors, derived, checks, graphOrder, opts.absMin === true);
   }
 
   async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
@@ -384,7 +386,7 @@ export class ReducingSession {
       const rows = v[q]!;
       const rest = v[q + 1]!;
       q += 2;
-      const hasSum = !this.nanFree.has(name);
+      const hasSum = this.nanChecks.get(name)!.kind === 'sum';
       const absAt = (hasSum ? 3 : 2) * rows;
       let mn = Infinity;
       let mx = -Infinity;
@@ -410,11 +412,17 @@ export class ReducingSession {
     if (q !== v.length) throw new Error(`reduction vector has ${v.length} values, parsed ${q}`);
     // ±Inf shows in the min or max. NaN, which they skip, makes its row's sum NaN (a sum that merely
     // overflows, over float32-max attention masks, is not NaN; one that overflows both ways is, and costs an
-    // exact re-fetch); a tensor without a sum holds no NaN when the tensors it is computed from are finite.
+    // exact re-fetch); a tensor without a sum holds no NaN when its witness's sums saw none, or when the
+    // tensors it is computed from are finite (earlier in graph order, so settled first).
     for (const name of this.graphOrder) {
       const red = res.get(name)!;
-      const cond = this.nanFree.get(name);
-      const noNaN = cond ? [...cond].every((s) => res.get(s)?.finite === true) : !nanSums.has(name);
+      const check = this.nanChecks.get(name)!;
+      const noNaN =
+        check.kind === 'sum'
+          ? !nanSums.has(name)
+          : check.kind === 'witness'
+            ? !nanSums.has(check.witness) && res.get(check.witness)!.size > 0
+            : [...check.sources].every((s) => res.get(s)?.finite === true);
       red.finite = noNaN && Number.isFinite(red.min) && Number.isFinite(red.max);
     }
     for (const [name, d] of this.derived) {

@@ -1,10 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nanFreeConditions } from './nan-free.js';
+import { nanChecks, nanFreeConditions } from './nan-free.js';
 import { collectStatistics } from './calibrate.js';
-import { DataType, onnx } from '../core/onnx/index.js';
+import { CaptureSession, ReducingSession } from './capture-session.js';
+import { planCalibration } from './calibration-data.js';
+import { prepare } from '../graph-analyzer/prepare.js';
+import { analyze } from '../graph-analyzer/analyze.js';
+import { DataType, loadModel, makeFloatTensor, onnx, type ModelProto } from '../core/onnx/index.js';
 import { dvi } from '../../test/helpers/calib-models.js';
-import { buildModel, makeNode } from '../../test/helpers/tiny-models.js';
+import { buildModel, makeNode, weight } from '../../test/helpers/tiny-models.js';
+import { dataPath, modelPath } from '../../test/helpers/shared.js';
 
 const scalar = (name: string, v: number) => onnx.TensorProto.create({ name, dims: [], dataType: DataType.FLOAT, floatData: [v] }) as never;
 
@@ -76,4 +81,119 @@ test('a tensor without its NaN check is re-fetched and counted exactly when a te
     assert.equal(t.tensors['h']!.max, Math.max(...hs));
     assert.equal(t.tensors['h']!.min, Math.min(...hs));
   }
+});
+
+/**
+ * x [1, 2, 8, 8] through convolutions that read every input or skip some, and steps that keep NaN or may
+ * drop it; each reduced tensor's witness is the later tensor with sums that its NaN reaches.
+ */
+function witnessModel(): ModelProto {
+  const f32 = (name: string, v: number[]) => onnx.TensorProto.create({ name, dims: [v.length], dataType: DataType.FLOAT, floatData: v }) as never;
+  return buildModel({
+    nodes: [
+      makeNode('Conv', ['x', 'w3', 'b'], ['c1'], 'c1', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }), // reads all of x
+      makeNode('Conv', ['x', 'w1'], ['skip'], 'skip', { kernel_shape: [1, 1], strides: [2, 2] }), // reads every other row and column
+      makeNode('Add', ['c1', 'skip'], ['sum1'], 'add'),
+      makeNode('Relu', ['sum1'], ['r'], 'relu'), // may drop NaN
+      makeNode('Resize', ['r', '', 'up2'], ['u'], 'up', { mode: 'nearest', coordinate_transformation_mode: 'asymmetric' }),
+      makeNode('Conv', ['u', 'w3', 'b'], ['c2'], 'c2', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+      makeNode('Mul', ['c2', 'c2'], ['sq'], 'sq'),
+      makeNode('GlobalAveragePool', ['sq'], ['gap'], 'gap'),
+      makeNode('Pow', ['c2', 'two'], ['p'], 'pow'), // NaN^0 is 1: keeps no NaN for certain
+      makeNode('MaxPool', ['c2'], ['mp'], 'mp', { kernel_shape: [2, 2], strides: [2, 2] }),
+    ],
+    inputs: [dvi('x', [1, 2, 8, 8])],
+    outputs: ['gap', 'p', 'mp'].map((n) => dvi(n, [null, null, null, null])),
+    initializers: [weight('w3', [2, 2, 3, 3], 3), weight('w1', [2, 2, 1, 1], 4), weight('b', [2], 5), f32('up2', [1, 1, 2, 2]), onnx.TensorProto.create({ name: 'two', dims: [], dataType: DataType.FLOAT, floatData: [2] }) as never],
+  });
+}
+
+test('NaN witnesses: a tensor whose every element reaches a later one with sums through steps that keep NaN needs no sum', () => {
+  const g = witnessModel().graph!;
+  const kinds = Object.fromEntries([...nanChecks(g, ['x', 'skip', 'sum1', 'r', 'c2', 'gap', 'p', 'mp'])].map(([t, c]) => [t, c.kind === 'witness' ? `witness ${c.witness}` : c.kind]));
+  assert.deepEqual(kinds, {
+    // x reaches sum1 through the full convolution c1 (the strided 1x1 one alone would not do)
+    x: 'witness sum1',
+    skip: 'witness sum1',
+    sum1: 'sum', // Relu may drop NaN, so r's witness cannot vouch for sum1
+    r: 'witness gap', // nearest 2x upsampling, a stride-1 convolution, a square, a global average
+    c2: 'witness gap',
+    gap: 'sum',
+    p: 'sum',
+    mp: 'sources', // max-pooling of c2 makes no NaN while c2 is finite
+  });
+  // without the full convolution, x's NaN may miss every later tensor
+  const g2 = { ...g, node: g.node.filter((n) => n.name !== 'c1') };
+  assert.equal(nanChecks({ ...g2, node: g2.node.map((n) => (n.name === 'add' ? { ...n, input: ['skip', 'skip'] } : n)) } as never, ['x', 'sum1']).get('x')!.kind, 'sum');
+});
+
+test('a NaN anywhere in a tensor without sums is seen through its witness: counts and ranges equal the tensors\' own', async () => {
+  const model = witnessModel();
+  const tensors = ['x', 'skip', 'sum1', 'r', 'c2', 'gap', 'p', 'mp'];
+  const x = Float32Array.from({ length: 128 }, (_, i) => Math.sin(i * 0.37) * 2);
+  const capture = await CaptureSession.create(model, tensors, { graphOptimizationLevel: 'all' });
+  // NaN in the corners and edges of x (positions the strided convolution skips, and the last one), then clean
+  for (const at of [[0], [63], [127], [9, 120], []]) {
+    const v = x.slice();
+    for (const i of at) v[i] = NaN;
+    const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [1, 2, 8, 8], data: v } } };
+    const got = await collectStatistics(model, { method: 'minmax', tensors, data });
+    const captured = await capture.run([{ name: 'x', dtype: 'float32', dims: [1, 2, 8, 8], data: v }], tensors);
+    for (const t of tensors) {
+      const values = Array.from(captured.get(t)!.data);
+      const finite = values.filter((u) => Number.isFinite(u));
+      // a tensor with no finite value reports [0, 0]
+      const want = [finite.length ? Math.min(...finite) : 0, finite.length ? Math.max(...finite) : 0, values.length, values.filter((u) => Number.isNaN(u)).length, values.length - finite.length - values.filter((u) => Number.isNaN(u)).length];
+      const a = got.tensors[t]!;
+      assert.deepEqual([a.count, a.nanCount, a.infCount], want.slice(2), `${t}, NaN at ${at}`);
+      // a re-fetched tensor comes from the capture session, whose fusions may sum in another order: a few
+      // float32 roundings of the tensor's scale apart
+      const scale = Math.max(Math.abs(want[0]!), Math.abs(want[1]!));
+      for (const [k, u] of [a.min, a.max].entries()) assert.ok(Math.abs(u - want[k]!) <= 1e-6 * scale, `${t} ${u} vs ${want[k]}, NaN at ${at}`);
+    }
+    assert.equal(got.tensors['x']!.nanCount, at.length);
+  }
+  await capture.release();
+});
+
+/** `model` with `t` replaced by t + mask, the mask NaN at element `at` and 0 elsewhere. */
+function withNaNAt(model: ModelProto, t: string, dims: number[], at: number): ModelProto {
+  const g = model.graph!;
+  const mask = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  mask[at] = NaN;
+  const nodes = g.node.flatMap((n) => {
+    if (!n.output.includes(t)) return [n];
+    const renamed = { ...n, output: n.output.map((o) => (o === t ? `${t}__clean` : o)) };
+    return [renamed, makeNode('Add', [`${t}__clean`, `${t}__nan`], [t], `${t}__inject`)];
+  });
+  return { ...model, graph: { ...g, node: nodes, initializer: [...g.initializer, makeFloatTensor(`${t}__nan`, dims, mask)] } } as ModelProto;
+}
+
+test('on ppocr_cls, a NaN put into a tensor without sums (its last element, or a middle one) is seen through its witness', async () => {
+  const model = loadModel(modelPath('ppocr_cls'));
+  prepare(model);
+  const tensors = analyze(model, { quantizeMode: 'int8' }).tensorsToCalibrate;
+  const plan = planCalibration(model, { kind: 'file', path: dataPath('ppocr_cls', 'calib') });
+  const feeds = plan.feedSteps(0, 1);
+  const inputDims = plan.sameStepDims(0, 1);
+  const probe = await ReducingSession.create(model, tensors, { graphOptimizationLevel: 'all', inputDims });
+  const witnessed = [...probe.nanChecks].filter(([, c]) => c.kind === 'witness').map(([t]) => t);
+  assert.ok(witnessed.length >= 50, `${witnessed.length} tensors seen through witnesses`);
+  const clean = await probe.run(feeds);
+  await probe.release();
+  // every eighth one, through the graph
+  const chosen = witnessed.filter((_, i) => i % 8 === 0);
+  const capture = await CaptureSession.create(model, chosen, { graphOptimizationLevel: 'all', inputDims });
+  const dims = await capture.run(feeds, chosen);
+  await capture.release();
+  for (const [k, t] of chosen.entries()) {
+    assert.equal(clean.get(t)!.finite, true, t);
+    const d = dims.get(t)!.dims;
+    const n = d.reduce((a, b) => a * b, 1);
+    const s = await ReducingSession.create(withNaNAt(model, t, d, k % 2 ? n - 1 : n >> 1), tensors, { graphOptimizationLevel: 'all', inputDims });
+    const red = await s.run(feeds);
+    await s.release();
+    assert.equal(red.get(t)!.finite, false, `NaN in ${t} not seen`);
+  }
+  plan.close();
 });
