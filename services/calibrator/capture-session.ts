@@ -10,6 +10,7 @@ import { defaultOpset, encodeModel, halfToFloat, neededForTargets, onnx } from '
 import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
 import { applySteps, derivableRanges, graphConstants, type DerivedRange } from './derived-ranges.js';
+import { scaledRange, scaledRanges, type ChannelRows, type ScaledRange } from './scaled-ranges.js';
 import { knownRanks } from './tensor-ranks.js';
 import { nanChecks, type NanCheck } from './nan-free.js';
 
@@ -255,6 +256,10 @@ export class ReducingSession {
     private readonly reducedTensors: readonly string[],
     /** the others: ranges that follow exactly from a reduced tensor's (derived-ranges.ts) */
     readonly derived: ReadonlyMap<string, DerivedRange>,
+    /** others still: squeeze-excitation products, whose ranges follow from two reduced tensors' rows (scaled-ranges.ts) */
+    readonly scaled: ReadonlyMap<string, ScaledRange>,
+    /** the reduced tensors whose rows scaled ranges read */
+    private readonly rowSources: ReadonlySet<string>,
     /** how each reduced tensor's NaN is seen: its own sums, a later tensor's, or earlier ones being finite (nan-free.ts) */
     readonly nanChecks: ReadonlyMap<string, NanCheck>,
     /** the reduced tensors in graph order: each one's finiteness is settled after those it depends on */
@@ -278,8 +283,14 @@ export class ReducingSession {
     // ranges that follow from another requested tensor's need no reductions (float32 steps only; min |x| does
     // not follow through them)
     const consts = graphConstants(g);
-    const derived = half || opts.absMin || opts.deriveRanges === false ? new Map<string, DerivedRange>() : derivableRanges(g, requested, consts);
-    const tensors = requested.filter((t) => !derived.has(t));
+    const deriving = !half && !opts.absMin && opts.deriveRanges !== false;
+    const derived = deriving ? derivableRanges(g, requested, consts) : new Map<string, DerivedRange>();
+    const ranks = knownRanks(g, v);
+    const candidates = requested.filter((t) => !derived.has(t));
+    const scaled = deriving ? scaledRanges(g, candidates, ranks, consts) : new Map<string, ScaledRange>();
+    const tensors = candidates.filter((t) => !scaled.has(t));
+    // the tensors whose rows scaled ranges read also report their dim 0 (samples), to line the rows up
+    const rowSources = new Set([...scaled.values()].flatMap((r) => [r.source, r.factor]));
     // only what the reduced tensors need is computed: the model's own outputs are not fetched
     const needed = cutTo(g, tensors);
     const nodes = [...needed.node];
@@ -321,7 +332,6 @@ export class ReducingSession {
     // from are finite, needs no sum
     const checks = opts.nanChecks === 'all' ? new Map(tensors.map((t) => [t, { kind: 'sum' } as NanCheck])) : nanChecks(g, tensors, consts);
     const rankAtLeastOne = tensorsOfRankAtLeastOne(g, tensors);
-    const ranks = knownRanks(g, v);
     const parts: string[][] = [];
     for (const [t, k] of byPositionDesc) {
       const p = `${P}_${k}`;
@@ -353,7 +363,15 @@ export class ReducingSession {
       }
       // a float16 model's reductions are float16: widen them so that one float Concat takes them all
       const widened = half ? reduced.map((r) => (nodes.push(mk('Cast', [r], `${r}_f32`, toFloat)), `${r}_f32`)) : reduced;
-      parts[k] = [`${p}_dims`, ...widened];
+      const samples: string[] = [];
+      if (rowSources.has(t)) {
+        // [d0, rest] of a second view, an alias like the first; folded to a constant where the dims are fixed
+        nodes.push(mk('Flatten', [viewed], `${p}_samples_view`, { axis: 1 }));
+        nodes.push(mk('Shape', [`${p}_samples_view`], `${p}_samples_shape`));
+        nodes.push(mk('Cast', [`${p}_samples_shape`], `${p}_samples`, toFloat));
+        samples.push(`${p}_samples`);
+      }
+      parts[k] = [`${p}_dims`, ...samples, ...widened];
     }
     nodes.push(mk('Concat', parts.flat(), ReducingSession.OUT, { axis: 0 }));
     const outputs: ValueInfoProto[] = [onnx.ValueInfoProto.create({ name: ReducingSession.OUT }) as unknown as ValueInfoProto];
@@ -364,7 +382,7 @@ export class ReducingSession {
         : `onnxruntime could not load the model with min/max reductions: ${m}`,
     );
     const graphOrder = [...byPositionDesc].reverse().map(([t]) => t);
-    return new ReducingSession(session, [...requested], tensors, derived, checks, graphOrder, opts.absMin === true);
+    return new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true);
   }
 
   async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
@@ -381,11 +399,16 @@ export class ReducingSession {
     const v = t.data as Float32Array;
     const res = new Map<string, Reduced>();
     const nanSums = new Set<string>();
+    const channelRows = new Map<string, ChannelRows>();
     let q = 0;
     for (const name of this.reducedTensors) {
       const rows = v[q]!;
       const rest = v[q + 1]!;
       q += 2;
+      if (this.rowSources.has(name)) {
+        channelRows.set(name, { samples: v[q]!, rows, rest, min: v.subarray(q + 2, q + 2 + rows), max: v.subarray(q + 2 + rows, q + 2 + 2 * rows), finite: false });
+        q += 2;
+      }
       const hasSum = this.nanChecks.get(name)!.kind === 'sum';
       const absAt = (hasSum ? 3 : 2) * rows;
       let mn = Infinity;
@@ -424,6 +447,16 @@ export class ReducingSession {
             ? !nanSums.has(check.witness) && res.get(check.witness)!.size > 0
             : [...check.sources].every((s) => res.get(s)?.finite === true);
       red.finite = noNaN && Number.isFinite(red.min) && Number.isFinite(red.max);
+    }
+    // squeeze-excitation products from their sources' rows (not derived this run: fetched exactly), then the
+    // chains, whose source may be such a product
+    for (const [name, sr] of this.scaled) {
+      const x = channelRows.get(sr.source)!;
+      const a = channelRows.get(sr.factor)!;
+      x.finite = res.get(sr.source)!.finite;
+      a.finite = res.get(sr.factor)!.finite;
+      const r = scaledRange(sr.form, x, a);
+      res.set(name, { min: r?.min ?? NaN, max: r?.max ?? NaN, size: x.rows * x.rest, finite: r !== undefined });
     }
     for (const [name, d] of this.derived) {
       const src = res.get(d.source)!;

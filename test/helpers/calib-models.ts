@@ -1,6 +1,8 @@
 /** Tiny models for calibrator tests (dynamic batch dims). */
 import { DataType, makeNode, onnx, type ModelProto, type ValueInfoProto } from '../../services/core/onnx/index.js';
 import { buildModel } from './tiny-models.js';
+import { CaptureSession, type GraphOptimizationLevel } from '../../services/calibrator/capture-session.js';
+import type { Feed } from '../../services/calibrator/calibration-data.js';
 
 /** value info with `null` for a dynamic (dim_param) dimension. */
 export function dvi(name: string, dims: (number | null)[], elemType: number = DataType.FLOAT): ValueInfoProto {
@@ -47,4 +49,32 @@ export function matmulModelWithDriver(): ModelProto {
   const g = m.graph!;
   g.input = [...g.input, dvi('a', [null])];
   return m;
+}
+
+/**
+ * What the min/max pass must report for each tensor, from the tensors themselves (fetched whole through a
+ * CaptureSession at `level`): [min, max] over the finite values ([0, 0] where none is), element count, NaN
+ * count, ±Inf count.
+ */
+export async function exactStatistics(model: ModelProto, tensors: string[], runs: Feed[][], level: GraphOptimizationLevel = 'basic'): Promise<Map<string, number[]>> {
+  const capture = await CaptureSession.create(model, tensors, { graphOptimizationLevel: level });
+  const out = new Map<string, number[]>(tensors.map((t) => [t, [Infinity, -Infinity, 0, 0, 0]]));
+  for (const feeds of runs) {
+    const got = await capture.run(feeds, tensors);
+    for (const t of tensors) {
+      const s = out.get(t)!;
+      for (const u of got.get(t)!.data) {
+        s[2]! += 1;
+        if (Number.isNaN(u)) s[3]! += 1;
+        else if (!Number.isFinite(u)) s[4]! += 1;
+        else {
+          if (u < s[0]!) s[0] = u;
+          if (u > s[1]!) s[1] = u;
+        }
+      }
+    }
+  }
+  await capture.release();
+  for (const s of out.values()) if (s[0] === Infinity) [s[0], s[1]] = [0, 0];
+  return out;
 }
