@@ -430,8 +430,8 @@ test('min/max pass: rank-3 and rank-4 activations reduced in per-channel rows gi
   }
 });
 
-test('requested inputs over the grouping limit settle one step per run up front; steps of equal dims get a session with every dim fixed', async () => {
-  const [H, W] = [2049, 2048]; // 4,196,352 values per row: over the 4 * 2^20 limit
+test('a requested input over the grouping limit settles one step per run up front; steps of equal dims get a session with every dim fixed', async () => {
+  const [H, W] = [1025, 1024]; // 1,049,600 values per row: over the 2^20 limit
   const model = buildModel({
     nodes: [makeNode('Relu', ['x'], ['r'], 'relu')],
     inputs: [dvi('x', [null, H, W])],
@@ -451,29 +451,29 @@ test('requested inputs over the grouping limit settle one step per run up front;
   assert.equal(t.tensors['x']!.count, rows * H * W);
 });
 
-test('the min/max pass stops grouping after its first step where the calibrated tensors hold over 4 * 2^20 values per sample together', async () => {
-  // x [?, 1024, 1024] and five tensors of its size: 6 * 2^20 values per sample (each one alone is under the limit)
-  const model = buildModel({
-    nodes: [
-      makeNode('Relu', ['x'], ['a'], 'a'),
-      makeNode('Neg', ['x'], ['b'], 'b'),
-      makeNode('Abs', ['x'], ['c'], 'c'),
-      makeNode('Sigmoid', ['x'], ['d'], 'd'),
-      makeNode('Tanh', ['x'], ['e'], 'e'),
-    ],
-    inputs: [dvi('x', [null, 1024, 1024])],
-    outputs: ['a', 'b', 'c', 'd', 'e'].map((n) => dvi(n, [null, 1024, 1024])),
-  });
-  const rows = 5;
-  const x = Float32Array.from({ length: rows * 1024 * 1024 }, (_, i) => Math.fround(((i * 7919) % 10007) / 1000 - 5));
-  const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, 1024, 1024], data: x } } };
-  for (const [tensors, want] of [
-    [['x', 'a', 'b', 'c', 'd', 'e'], ['1/5', '2/5', '3/5', '4/5', '5/5']],
-    [['x', 'a', 'b'], ['1/5', '5/5']],
+test('the min/max pass stops grouping after its first step where the calibrated tensors hold over 100K values per sample on average', async () => {
+  // x [?, n, n] and five tensors of its size: grouped at 256 x 256 (65,536 values each), not at 512 x 512
+  for (const [n, want] of [
+    [256, ['1/5', '5/5']],
+    [512, ['1/5', '2/5', '3/5', '4/5', '5/5']],
   ] as const) {
+    const model = buildModel({
+      nodes: [
+        makeNode('Relu', ['x'], ['a'], 'a'),
+        makeNode('Neg', ['x'], ['b'], 'b'),
+        makeNode('Abs', ['x'], ['c'], 'c'),
+        makeNode('Sigmoid', ['x'], ['d'], 'd'),
+        makeNode('Tanh', ['x'], ['e'], 'e'),
+      ],
+      inputs: [dvi('x', [null, n, n])],
+      outputs: ['a', 'b', 'c', 'd', 'e'].map((o) => dvi(o, [null, n, n])),
+    });
+    const rows = 5;
+    const x = Float32Array.from({ length: rows * n * n }, (_, i) => Math.fround(((i * 7919) % 10007) / 1000 - 5));
+    const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, n, n], data: x } } };
     const seen: string[] = [];
-    const t = await collectStatistics(model, { method: 'minmax', tensors: [...tensors], data, onProgress: (p) => seen.push(`${p.step}/${p.steps}`) });
-    assert.deepEqual(seen, want, `${tensors.length} tensors`);
+    const t = await collectStatistics(model, { method: 'minmax', tensors: ['x', 'a', 'b', 'c', 'd', 'e'], data, onProgress: (p) => seen.push(`${p.step}/${p.steps}`) });
+    assert.deepEqual(seen, want, `${n} x ${n}`);
     let lo = Infinity;
     for (const v of x) lo = Math.min(lo, v);
     assert.equal(t.tensors['b']!.max, -lo);

@@ -98,13 +98,16 @@ export interface CalibrateOptions {
 }
 
 
+/** the min/max pass groups steps only while no calibrated tensor holds more than this many values per sample (4 MB of float32)... */
+const MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE = 1 << 20;
 /**
- * The min/max pass groups steps only while the calibrated tensors hold at most this many values per sample
- * all together (16 MB of float32). Grouping saves onnxruntime's per-node cost on small tensors (ppocr_cls,
- * 1.7M values per sample: 1.81x -> 1.48x bare inference, 2-vCPU AVX-512 VM) and costs cache misses on large
- * ones (ppocr_rec, 17.6M: 1.20x one step per run, 1.29x grouped; ultraface_rfb320, 3.5M: even).
+ * ... and the calibrated tensors hold at most this many values per sample on average. Grouping saves
+ * onnxruntime's per-node cost where each reduction has little to do, and loses cache locality where each has
+ * much (2-vCPU AVX-512 VM, x bare inference, grouped vs one step per run): ppocr_cls 15K values per tensor
+ * 1.44x vs 1.90x; ppocr_rec with onnxruntime's 722 tensors 74K, 2.08x vs 3.56x; ultraface_rfb320 78K, even;
+ * ppocr_rec with graph-analyzer's 147 tensors 122K, 1.29x vs 1.21x.
  */
-const MAX_GROUPED_ELEMENTS_PER_SAMPLE = 4 << 20;
+const MAX_GROUPED_MEAN_ELEMENTS_PER_SAMPLE = 100_000;
 
 function checkOptions(opts: CalibrateOptions): void {
   if (!CALIBRATION_METHODS.includes(opts.method)) {
@@ -231,13 +234,13 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       // kernels, ranges within a few 1e-6 of 'basic'); where a histogram pass follows, the capture level,
       // so that both passes see the same values (docs/compatibility.md).
       const level = opts.session?.graphOptimizationLevel ?? (rangesDecide ? 'all' : undefined);
-      // The first step runs alone and its sizes decide the grouping (below), unless the requested graph
-      // inputs alone are already over the limit. Where the pass runs one step at a time and every step feeds the same
+      // The first step runs alone and its sizes decide the grouping (below), unless a requested graph input
+      // is already over the limit. Where the pass runs one step at a time and every step feeds the same
       // dims, the session is built with all of them fixed, dim 0 too (onnxruntime then folds the shape
       // nodes away: ppocr_det's five runs ~25 ms faster).
       let sized = false;
       const inputRowElements = (t: string): number => inputDims.get(t)?.slice(1).reduce<number>((a, b) => a * (b ?? 0), 1) ?? 0;
-      if (reductionGroup > 1 && opts.tensors.reduce((sum, t) => sum + inputRowElements(t), 0) > MAX_GROUPED_ELEMENTS_PER_SAMPLE) {
+      if (reductionGroup > 1 && opts.tensors.some((t) => inputRowElements(t) > MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE)) {
         reductionGroup = 1;
         sized = true;
       }
@@ -293,7 +296,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
           }
         }
       };
-      // The first step runs alone; its sizes decide the grouping (MAX_GROUPED_ELEMENTS_PER_SAMPLE). Grouping
+      // The first step runs alone; its sizes decide the grouping (MAX_GROUPED_*). Grouping
       // pays where the tensors are small (onnxruntime's per-node cost dominates) and hurts where they are
       // large (ppocr_det, tens of MB each: 2.8 s / 1.1 GB -> 4.5 s / 3.3 GB with 4 steps).
       for (let i = start; i < end; ) {
@@ -303,9 +306,13 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
           await observe(feeds, red);
           if (!sized) {
             sized = true;
-            let perSample = 0;
-            for (const r of red.values()) perSample += r.size / Math.max(1, rows);
-            if (perSample > MAX_GROUPED_ELEMENTS_PER_SAMPLE) reductionGroup = 1;
+            let [largest, total] = [0, 0];
+            for (const r of red.values()) {
+              const perSample = r.size / Math.max(1, rows);
+              largest = Math.max(largest, perSample);
+              total += perSample;
+            }
+            if (largest > MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE || total > MAX_GROUPED_MEAN_ELEMENTS_PER_SAMPLE * red.size) reductionGroup = 1;
           }
         }
         opts.onProgress?.({ phase: 'minmax', step: j - start, steps: end - start, samples, elapsedMs: Date.now() - t0 });
