@@ -238,7 +238,8 @@ export interface Reduced {
  * on request ReduceMin(Abs). The rows are folded here. Only the nodes the tensors
  * need are kept: the model's own outputs are not computed. A tensor whose range follows exactly from another
  * requested tensor's (hard-swish's Clip(Add(x, 3), 0, 6) of x, and other float32 monotone steps: see
- * derived-ranges.ts) gets no reductions at all: its range is computed from its source's here.
+ * derived-ranges.ts) gets no reductions at all: its range is computed from its source's here; so does a
+ * squeeze-excitation product x * a or x + x * a, from x's per-channel rows and a's values (scaled-ranges.ts).
  *
  * Every result goes into ONE float Concat, tensor after tensor. That matters: onnxruntime orders nodes by
  * a depth-first walk back from the graph's outputs, so the reductions of a tensor are scheduled right
