@@ -77,22 +77,31 @@ test('derived ranges equal the reduced ones bit for bit, and a NaN in the source
   await reduced.release();
 });
 
-test('derived ranges on ppocr_rec (graph-analyzer\'s INT8 list) equal the reduced ones bit for bit', async () => {
-  const model = loadModel(modelPath('ppocr_rec'));
+/**
+ * On a shipped model with graph-analyzer's INT8 list: the derived ranges (and scaled ones) of `steps` runs of
+ * one step each equal the reduced ones bit for bit; `check` looks at what was derived.
+ */
+async function derivedEqualReduced(name: string, steps: number, check: (s: ReducingSession) => void): Promise<void> {
+  const model = loadModel(modelPath(name));
   prepare(model);
   const tensors = analyze(model, { quantizeMode: 'int8' }).tensorsToCalibrate;
-  const plan = planCalibration(model, { kind: 'file', path: dataPath('ppocr_rec', 'calib') });
-  const derived = await ReducingSession.create(model, tensors, { graphOptimizationLevel: 'all' });
-  const reduced = await ReducingSession.create(model, tensors, { graphOptimizationLevel: 'all', deriveRanges: false });
-  assert.ok(derived.derived.size >= 20, `${derived.derived.size} derived`);
-  for (let i = 0; i < 3; i++) {
+  const plan = planCalibration(model, { kind: 'file', path: dataPath(name, 'calib') });
+  const inputDims = plan.sameStepDims(0, plan.steps) ?? plan.feedDims();
+  const derived = await ReducingSession.create(model, tensors, { graphOptimizationLevel: 'all', inputDims });
+  const reduced = await ReducingSession.create(model, tensors, { graphOptimizationLevel: 'all', inputDims, deriveRanges: false });
+  check(derived);
+  for (let i = 0; i < steps; i++) {
     const a = await derived.run(plan.feedSteps(i, i + 1));
     const b = await reduced.run(plan.feedSteps(i, i + 1));
-    for (const t of tensors) assert.deepEqual(a.get(t), b.get(t), t);
+    for (const t of tensors) assert.deepEqual(a.get(t), b.get(t), `${name}: ${t}`);
   }
   plan.close();
   await derived.release();
   await reduced.release();
+}
+
+test('derived ranges on ppocr_rec (graph-analyzer\'s INT8 list) equal the reduced ones bit for bit', async () => {
+  await derivedEqualReduced('ppocr_rec', 3, (s) => assert.ok(s.derived.size >= 20, `${s.derived.size} derived`));
 });
 
 /** x [1, 2, 3, 4] -> nearest Resize by scales; only a whole-factor asymmetric enlargement is a range step. */
@@ -138,22 +147,14 @@ test('derived ranges: a nearest Resize that enlarges by whole factors keeps the 
   await reduced.release();
 });
 
-test('derived ranges on ppocr_det (its neck upsamples by 2) equal the reduced ones bit for bit', async () => {
-  const model = loadModel(modelPath('ppocr_det'));
-  prepare(model);
-  const tensors = analyze(model, { quantizeMode: 'int8' }).tensorsToCalibrate;
-  const plan = planCalibration(model, { kind: 'file', path: dataPath('ppocr_det', 'calib') });
-  const inputDims = plan.sameStepDims(0, plan.steps) ?? plan.feedDims();
-  const derived = await ReducingSession.create(model, tensors, { graphOptimizationLevel: 'all', inputDims });
-  const reduced = await ReducingSession.create(model, tensors, { graphOptimizationLevel: 'all', inputDims, deriveRanges: false });
-  const upsampled = [...derived.derived.values()].filter((r) => r.sizeFactor > 1).length;
-  assert.ok(upsampled >= 3, `${upsampled} upsampled tensors derived`);
-  for (let i = 0; i < 2; i++) {
-    const a = await derived.run(plan.feedSteps(i, i + 1));
-    const b = await reduced.run(plan.feedSteps(i, i + 1));
-    for (const t of tensors) assert.deepEqual(a.get(t), b.get(t), t);
-  }
-  plan.close();
-  await derived.release();
-  await reduced.release();
+test('derived ranges on ppocr_det (its neck upsamples by 2; squeeze-excitation products) equal the reduced ones bit for bit', async () => {
+  await derivedEqualReduced('ppocr_det', 2, (s) => {
+    const upsampled = [...s.derived.values()].filter((r) => r.sizeFactor > 1).length;
+    assert.ok(upsampled >= 3, `${upsampled} upsampled tensors derived`);
+    assert.ok(s.scaled.size >= 10, `${s.scaled.size} squeeze-excitation products`);
+  });
+});
+
+test('derived and squeeze-excitation ranges on ppocr_cls equal the reduced ones bit for bit', async () => {
+  await derivedEqualReduced('ppocr_cls', 3, (s) => assert.ok(s.scaled.size >= 5, `${s.scaled.size} squeeze-excitation products`));
 });
