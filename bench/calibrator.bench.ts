@@ -172,7 +172,7 @@ if (parts.has('3')) {
       // the session built for the data's dims, as calibrate() builds its own: the build-time share of the
       // remaining cost shows against this one
       ['bare inference, inputs declared with the data dims', { ...base, method: 'bare', level: 'all', fixInputDims: true }],
-      ['minmax (in-graph reductions, level all; 4 samples per run where they hold <= 4M values each)', { ...base, method: 'minmax' }],
+      ['minmax (in-graph reductions, level all; 4 samples per run where the tensors are small)', { ...base, method: 'minmax' }],
       ['entropy (defaults 128/128: min/max pass only, level all)', { ...base, method: 'entropy' }],
     ];
     const best = new Map<string, Run>();
