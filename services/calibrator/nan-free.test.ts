@@ -6,8 +6,8 @@ import { CaptureSession, ReducingSession } from './capture-session.js';
 import { planCalibration } from './calibration-data.js';
 import { prepare } from '../graph-analyzer/prepare.js';
 import { analyze } from '../graph-analyzer/analyze.js';
-import { DataType, loadModel, makeFloatTensor, onnx, type ModelProto } from '../core/onnx/index.js';
-import { dvi, exactStatistics } from '../../test/helpers/calib-models.js';
+import { DataType, loadModel, onnx, type ModelProto } from '../core/onnx/index.js';
+import { dvi, exactStatistics, withNaNAt } from '../../test/helpers/calib-models.js';
 import { buildModel, makeNode, weight } from '../../test/helpers/tiny-models.js';
 import { dataPath, modelPath } from '../../test/helpers/shared.js';
 
@@ -151,18 +151,6 @@ test('a NaN anywhere in a tensor without sums is seen through its witness: count
   }
 });
 
-/** `model` with `t` replaced by t + mask, the mask NaN at element `at` and 0 elsewhere. */
-function withNaNAt(model: ModelProto, t: string, dims: number[], at: number): ModelProto {
-  const g = model.graph!;
-  const mask = new Float32Array(dims.reduce((a, b) => a * b, 1));
-  mask[at] = NaN;
-  const nodes = g.node.flatMap((n) => {
-    if (!n.output.includes(t)) return [n];
-    const renamed = { ...n, output: n.output.map((o) => (o === t ? `${t}__clean` : o)) };
-    return [renamed, makeNode('Add', [`${t}__clean`, `${t}__nan`], [t], `${t}__inject`)];
-  });
-  return { ...model, graph: { ...g, node: nodes, initializer: [...g.initializer, makeFloatTensor(`${t}__nan`, dims, mask)] } } as ModelProto;
-}
 
 test('on ppocr_cls, a NaN put into a tensor without sums (its last element, or a middle one) is seen through its witness', async () => {
   const model = loadModel(modelPath('ppocr_cls'));

@@ -8,8 +8,9 @@
  * normalisation, global averages, nearest whole-factor upsampling) holds NaN only if that later tensor does:
  * the later one's sums answer for both. A squeeze-excitation block's global average ([N, C, 1, 1]) answers
  * for the whole activation it averages. NaN injected into every such tensor of ppocr_det, ppocr_rec and
- * ppocr_cls (first, last and random elements; 1,029 runs of onnxruntime 1.30 at level all) showed in its
- * witness every time.
+ * ppocr_cls (first, last and a random element; 703 onnxruntime-node sessions at level all, and 1,029 more
+ * with Python onnxruntime 1.30 before squeeze-excitation products were derived) showed every time:
+ * test/checks/nan-witnesses.ts.
  *
  * Sources (nanFreeConditions). A tensor computed from already-reduced tensors through steps that make no NaN
  * out of finite operands: at run time it is finite when its own min and max are finite and every tensor it
@@ -25,8 +26,9 @@
  * Convolutions, matrix products, normalisations and averages are not such steps (an accumulation can
  * overflow both ways and give Inf - Inf).
  *
- * Sums kept: ppocr_det 27 of the 117 tensors it reduces (75 with the second rule alone), ppocr_rec 16 of 119
- * (79), ppocr_cls 26 of 99 (65); most of those left are small (global averages, their Relu and HardSigmoid).
+ * Sums kept: ppocr_det 27 of the 103 tensors it reduces, ppocr_rec 16 of 117, ppocr_cls 26 of 90 (with the
+ * second rule alone: 75 of 117, 79 of 119, 65 of 99); most of those left are small (global averages, their
+ * Relu and HardSigmoid).
  */
 import type { GraphProto, NodeProto } from '../core/onnx/index.js';
 import { attrFloat, attrInts, attrString } from '../core/onnx/index.js';

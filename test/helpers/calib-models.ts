@@ -1,5 +1,5 @@
 /** Tiny models for calibrator tests (dynamic batch dims). */
-import { DataType, makeNode, onnx, type ModelProto, type ValueInfoProto } from '../../services/core/onnx/index.js';
+import { DataType, makeFloatTensor, makeNode, onnx, type ModelProto, type ValueInfoProto } from '../../services/core/onnx/index.js';
 import { buildModel } from './tiny-models.js';
 import { CaptureSession, type GraphOptimizationLevel } from '../../services/calibrator/capture-session.js';
 import type { Feed } from '../../services/calibrator/calibration-data.js';
@@ -77,4 +77,17 @@ export async function exactStatistics(model: ModelProto, tensors: string[], runs
   await capture.release();
   for (const s of out.values()) if (s[0] === Infinity) [s[0], s[1]] = [0, 0];
   return out;
+}
+
+/** `model` with `t` replaced by t + mask, the mask NaN at element `at` and 0 elsewhere. */
+export function withNaNAt(model: ModelProto, t: string, dims: number[], at: number): ModelProto {
+  const g = model.graph!;
+  const mask = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  mask[at] = NaN;
+  const nodes = g.node.flatMap((n) => {
+    if (!n.output.includes(t)) return [n];
+    const renamed = { ...n, output: n.output.map((o) => (o === t ? `${t}__clean` : o)) };
+    return [renamed, makeNode('Add', [`${t}__clean`, `${t}__nan`], [t], `${t}__inject`)];
+  });
+  return { ...model, graph: { ...g, node: nodes, initializer: [...g.initializer, makeFloatTensor(`${t}__nan`, dims, mask)] } } as ModelProto;
 }
