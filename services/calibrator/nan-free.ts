@@ -132,7 +132,7 @@ export function nanFreeConditions(g: GraphProto, reduced: readonly string[], con
 export type NanCheck =
   /** its own row sums (ReduceMin/ReduceMax skip NaN; a sum does not) */
   | { kind: 'sum' }
-  /** a later reduced tensor with its own sums, which holds NaN wherever this one does (nanShownIn) */
+  /** a later reduced tensor with its own sums, which holds NaN whenever this one does (carriesNaN) */
   | { kind: 'witness'; witness: string }
   /** none can arise while these earlier reduced tensors are finite (nanFreeConditions) */
   | { kind: 'sources'; sources: ReadonlySet<string> };
