@@ -35,7 +35,11 @@ export interface GraphConstants {
   tensors: ReadonlyMap<string, TensorProto>;
 }
 
-const MOVES = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose']);
+/** Ops whose output holds exactly the values of their data input 0. */
+export const MOVES: ReadonlySet<string> = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose']);
+
+/** Whether a node is an op of the default ONNX domain (the only ones the range and NaN rules know). */
+export const inDefaultDomain = (n: NodeProto): boolean => (n.domain ?? '') === '' || n.domain === 'ai.onnx';
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const f32 = Math.fround;
 
@@ -63,7 +67,7 @@ export function graphConstants(g: GraphProto): GraphConstants {
  * Undefined for any other node.
  */
 export function wholeUpsampleFactor(node: NodeProto, consts: GraphConstants): number | undefined {
-  if (node.opType !== 'Resize' || ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx')) return undefined;
+  if (node.opType !== 'Resize' || !inDefaultDomain(node)) return undefined;
   if ((attrString(node, 'mode') ?? 'nearest') !== 'nearest' || attrString(node, 'coordinate_transformation_mode') !== 'asymmetric') return undefined;
   // opset 11+: X, roi, scales, sizes (opset 10's X, scales has no coordinate mode attribute)
   if (node.input.length < 3 || (node.input[3] ?? '') !== '' || !node.input[2]) return undefined;
@@ -90,7 +94,7 @@ export function clipBounds(node: NodeProto, consts: GraphConstants): { lo: numbe
 
 /** The step `node` applies to its data input, and that input; undefined when the node is not such a step. */
 function stepOf(node: NodeProto, consts: GraphConstants): { input: string; step: RangeStep; sizeFactor?: number } | undefined {
-  if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') return undefined;
+  if (!inDefaultDomain(node)) return undefined;
   const [a, b] = node.input;
   const op = node.opType;
   if (MOVES.has(op) && a) return { input: a, step: (v) => v };

@@ -32,7 +32,7 @@
  */
 import type { GraphProto, NodeProto } from '../core/onnx/index.js';
 import { attrFloat, attrInts, attrString } from '../core/onnx/index.js';
-import { clipBounds, graphConstants, wholeUpsampleFactor, type GraphConstants } from './derived-ranges.js';
+import { clipBounds, graphConstants, inDefaultDomain, MOVES, wholeUpsampleFactor, type GraphConstants } from './derived-ranges.js';
 
 /** Tensors that must all be finite, or null where nothing is known. */
 type Condition = ReadonlySet<string> | null;
@@ -61,7 +61,7 @@ function union(...conds: Condition[]): Condition {
 }
 
 function factsOf(node: NodeProto, facts: (t: string) => Facts, consts: GraphConstants): Facts {
-  if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') return UNKNOWN;
+  if (!inDefaultDomain(node)) return UNKNOWN;
   const op = node.opType;
   const [a, b] = node.input;
   if (!a) return UNKNOWN;
@@ -137,8 +137,6 @@ export type NanCheck =
   /** none can arise while these earlier reduced tensors are finite (nanFreeConditions) */
   | { kind: 'sources'; sources: ReadonlySet<string> };
 
-/** Ops whose output holds its data input 0's values, every one of them (Concat: of every input). */
-const MOVES = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose']);
 /** Element-wise arithmetic, broadcasting included: a NaN operand makes each output it is read into NaN. */
 const ARITHMETIC = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum', 'Mean']);
 
@@ -175,7 +173,7 @@ function convReadsEveryInput(node: NodeProto, consts: GraphConstants): boolean {
  * return the other operand), Pow (NaN^0 is 1), slicing and strided reads that skip elements.
  */
 function carriesNaN(node: NodeProto, k: number, consts: GraphConstants): boolean {
-  if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') return false;
+  if (!inDefaultDomain(node)) return false;
   if (node.output.filter((o) => o !== '').length !== 1) return false;
   const op = node.opType;
   if (ARITHMETIC.has(op) || op === 'Concat') return true;

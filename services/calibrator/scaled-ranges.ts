@@ -16,7 +16,7 @@
  */
 import type { GraphProto, NodeProto } from '../core/onnx/index.js';
 import { attrInt, attrInts, tensorToNumbers } from '../core/onnx/index.js';
-import type { GraphConstants } from './derived-ranges.js';
+import { inDefaultDomain, type GraphConstants } from './derived-ranges.js';
 
 export interface ScaledRange {
   /** the activation x, with rows of one sample and channel each */
@@ -39,8 +39,7 @@ export interface ChannelRows {
   finite: boolean;
 }
 
-const isDefault = (n: NodeProto) => (n.domain ?? '') === '' || n.domain === 'ai.onnx';
-const binary = (n: NodeProto, op: string) => n.opType === op && isDefault(n) && n.input.length === 2 && n.output.length === 1 && !!n.input[0] && !!n.input[1];
+const binary = (n: NodeProto, op: string) => n.opType === op && inDefaultDomain(n) && n.input.length === 2 && n.output.length === 1 && !!n.input[0] && !!n.input[1];
 
 /** Element-wise ops of one data input. */
 const UNARY = new Set(['Relu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Clip', 'Tanh', 'LeakyRelu', 'Neg', 'Identity', 'Exp', 'Softplus', 'Elu', 'Selu', 'Abs']);
@@ -50,20 +49,16 @@ const REDUCTIONS = new Set(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceSum',
 
 /**
  * Tensors of known rank >= 3 whose dims after the second are all 1, by their making: global pools, reductions
- * over every axis after the second (dims kept), and from those: element-wise steps with one-element
+ * over every axis after the second (dims kept), and from those: element-wise steps with one-element float32
  * constants, and 1x1 unpadded convolutions (a squeeze-excitation branch: pool, 1x1 convolutions, Relu,
  * HardSigmoid).
  */
 export function perChannelTensors(g: GraphProto, ranks: ReadonlyMap<string, number>, consts: GraphConstants): Set<string> {
   const out = new Set<string>();
-  const scalar = (t: string) => {
-    const c = consts.tensors.get(t);
-    return c !== undefined && c.dims.reduce((a: number, d) => a * Number(d), 1) === 1;
-  };
   for (const n of g.node) {
     const t = n.output[0];
     const rank = t ? ranks.get(t) : undefined;
-    if (!t || rank === undefined || rank < 3 || !isDefault(n)) continue;
+    if (!t || rank === undefined || rank < 3 || !inDefaultDomain(n)) continue;
     const [x] = n.input;
     let trivial = false;
     if (GLOBAL_POOLS.has(n.opType)) trivial = true;
@@ -72,7 +67,7 @@ export function perChannelTensors(g: GraphProto, ranks: ReadonlyMap<string, numb
       const axes = (attrInts(n, 'axes') ?? (axesInput ? tensorToNumbers(axesInput) : undefined))?.map((a) => (a < 0 ? a + rank : a));
       trivial = axes !== undefined && Array.from({ length: rank - 2 }, (_, i) => i + 2).every((a) => axes.includes(a));
     } else if (UNARY.has(n.opType)) trivial = !!x && out.has(x);
-    else if (ELEMENTWISE.has(n.opType)) trivial = n.input.length === 2 && n.input.every((i) => out.has(i) || scalar(i)) && n.input.some((i) => out.has(i));
+    else if (ELEMENTWISE.has(n.opType)) trivial = n.input.length === 2 && n.input.every((i) => out.has(i) || consts.scalars.has(i)) && n.input.some((i) => out.has(i));
     else if (n.opType === 'Conv') {
       const kernel = attrInts(n, 'kernel_shape') ?? consts.tensors.get(n.input[1] ?? '')?.dims.slice(2).map(Number);
       const pads = attrInts(n, 'pads') ?? [];
