@@ -89,3 +89,43 @@ test('sameStepDims: every dim of each input when all steps of the range feed the
   assert.deepEqual(planCalibration(batched, { kind: 'arrays', arrays: arrays(5) }).sameStepDims(1, 2)?.get('x'), [2, 2]);
   assert.deepEqual(planCalibration(batched, { kind: 'arrays', arrays: arrays(4) }).sameStepDims(0, 2)?.get('x'), [2, 2]);
 });
+
+test('tensors sized from their inferred shapes and tensors that report their dims give the same reductions, mixed in one graph', async () => {
+  // a: shape known from the feed dims; r and b: shaped by a runtime input, so they report their dims (Shape/Cast);
+  // s: a scalar (viewed as [1])
+  const model = buildModel({
+    nodes: [
+      makeNode('Conv', ['x', 'w'], ['c'], 'conv'),
+      makeNode('Relu', ['c'], ['a'], 'relu'),
+      makeNode('Reshape', ['a', 'spec'], ['r'], 'reshape'),
+      makeNode('Sigmoid', ['r'], ['b'], 'sig'),
+      makeNode('ReduceMax', ['a'], ['s'], 'rmax', { keepdims: 0 }),
+    ],
+    inputs: [dvi('x', [null, 2, 5, 5]), dvi('spec', [2], DataType.INT64)],
+    outputs: [dvi('b', [null, null]), dvi('s', [])],
+    initializers: [onnx.TensorProto.create({ name: 'w', dims: [3, 2, 3, 3], dataType: DataType.FLOAT, floatData: Array.from({ length: 54 }, (_, i) => Math.sin(i)) }) as never],
+  });
+  const tensors = ['a', 'r', 'b', 's'];
+  const inputDims = new Map<string, (number | null)[]>([['x', [null, 2, 5, 5]]]);
+  const feed = (n: number) => [
+    { name: 'x', dtype: 'float32' as const, dims: [n, 2, 5, 5], data: Float32Array.from({ length: n * 50 }, (_, i) => Math.cos(i * 0.37) * (i % 7)) },
+    { name: 'spec', dtype: 'int64' as const, dims: [2], data: BigInt64Array.from([BigInt(n * 3), -1n]) },
+  ];
+  const sized = await ReducingSession.create(model, tensors, { inputDims, deriveRanges: false });
+  const reported = await ReducingSession.create(model, tensors, { inputDims, deriveRanges: false, staticShapes: false });
+  const capture = await CaptureSession.create(model, tensors);
+  try {
+    for (const n of [1, 4, 3]) {
+      const [x, y, z] = [await sized.run(feed(n)), await reported.run(feed(n)), await capture.run(feed(n))];
+      for (const t of tensors) {
+        assert.deepEqual(x.get(t), y.get(t), `${t}, ${n} sample(s)`);
+        const data = z.get(t)!.data;
+        assert.equal(x.get(t)!.size, data.length, `${t} size`);
+        assert.equal(x.get(t)!.max, Math.max(...data), `${t} max`);
+        assert.equal(x.get(t)!.min, Math.min(...data), `${t} min`);
+      }
+    }
+  } finally {
+    await Promise.all([sized.release(), reported.release(), capture.release()]);
+  }
+});

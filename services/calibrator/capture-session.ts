@@ -12,6 +12,7 @@ import type { Feed } from './calibration-data.js';
 import { applySteps, derivableRanges, graphConstants, type DerivedRange } from './derived-ranges.js';
 import { scaledRange, scaledRanges, type ChannelRows, type ScaledRange } from './scaled-ranges.js';
 import { knownRanks } from './tensor-ranks.js';
+import { inferShapes, type Shape } from './tensor-shapes.js';
 import { nanChecks, type NanCheck } from './nan-free.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -266,7 +267,15 @@ export class ReducingSession {
     /** the reduced tensors in graph order: each one's finiteness is settled after those it depends on */
     private readonly graphOrder: readonly string[],
     private readonly absMin: boolean,
+    /** the reduced tensors sized from their inferred shapes (no Shape/Cast in the graph), with their views' axes */
+    private readonly sizedStatically: ReadonlyMap<string, RowView>,
+    /** the graph the reduced tensors are computed by, for shapes at each run's feed dims */
+    private readonly needed: GraphProto,
+    private readonly opset: number,
   ) {}
+
+  /** shapes by feed dims: a grouped pass feeds at most three different ones */
+  private readonly shapesByDims = new Map<string, Map<string, Shape>>();
 
   /**
    * `deriveRanges: false` reduces every tensor in the graph, `nanChecks: 'all'` gives every reduced tensor
@@ -275,7 +284,7 @@ export class ReducingSession {
   static async create(
     model: ModelProto,
     requested: readonly string[],
-    opts: CaptureSessionOptions & { absMin?: boolean; deriveRanges?: boolean; nanChecks?: 'all' | 'needed' } = {},
+    opts: CaptureSessionOptions & { absMin?: boolean; deriveRanges?: boolean; nanChecks?: 'all' | 'needed'; staticShapes?: boolean } = {},
   ): Promise<ReducingSession> {
     checkCapturable(model, requested);
     const g = model.graph!;
@@ -333,6 +342,14 @@ export class ReducingSession {
     // from are finite, needs no sum
     const checks = opts.nanChecks === 'all' ? new Map(tensors.map((t) => [t, { kind: 'sum' } as NanCheck])) : nanChecks(g, tensors, consts);
     const rankAtLeastOne = tensorsOfRankAtLeastOne(g, tensors);
+    // Tensors whose shape follows from the feed dims (tensor-shapes.ts) are sized from it at each run; the others
+    // report their dims through Shape/Cast nodes. Known at these probe dims (a dynamic dim taken as 1) means known
+    // at any: the rules that decide it do not depend on the numbers.
+    const neededGraph = { ...g, node: needed.node, initializer: needed.initializer } as GraphProto;
+    const probe = new Map<string, number[]>();
+    for (const [name, d] of opts.inputDims ?? []) probe.set(name, d.map((x) => x ?? 1));
+    const probeShapes = opts.staticShapes === false ? new Map<string, Shape>() : inferShapes(neededGraph, probe, v);
+    const sizedStatically = new Map<string, RowView>();
     const parts: string[][] = [];
     for (const [t, k] of byPositionDesc) {
       const p = `${P}_${k}`;
@@ -343,13 +360,19 @@ export class ReducingSession {
       // Flatten is an alias, and measured cheaper to build than reductions over several axes of the tensor
       // itself (ppocr_det: session creation 148 vs 209 ms).
       let viewed = t;
-      if (!rankAtLeastOne.has(t) && !(rank !== undefined && rank >= 1)) {
+      const unsqueezed = !rankAtLeastOne.has(t) && !(rank !== undefined && rank >= 1);
+      if (unsqueezed) {
         viewed = `${p}_u`;
         nodes.push(v >= 13 ? mk('Unsqueeze', [t, axisInput(-1)], viewed) : mk('Unsqueeze', [t], viewed, { axes: [-1] }));
       }
-      nodes.push(mk('Flatten', [viewed], `${p}_rows`, { axis: rank !== undefined && rank >= 3 ? 2 : 1 }));
-      nodes.push(mk('Shape', [`${p}_rows`], `${p}_shape`));
-      nodes.push(mk('Cast', [`${p}_shape`], `${p}_dims`, toFloat));
+      const axis = rank !== undefined && rank >= 3 ? 2 : 1;
+      nodes.push(mk('Flatten', [viewed], `${p}_rows`, { axis }));
+      const sized = probeShapes.has(t);
+      if (sized) sizedStatically.set(t, { unsqueezed, axis });
+      else {
+        nodes.push(mk('Shape', [`${p}_rows`], `${p}_shape`));
+        nodes.push(mk('Cast', [`${p}_shape`], `${p}_dims`, toFloat));
+      }
       nodes.push(reduce('ReduceMin', `${p}_rows`, `${p}_min`));
       nodes.push(reduce('ReduceMax', `${p}_rows`, `${p}_max`));
       const reduced = [`${p}_min`, `${p}_max`];
@@ -365,14 +388,14 @@ export class ReducingSession {
       // a float16 model's reductions are float16: widen them so that one float Concat takes them all
       const widened = half ? reduced.map((r) => (nodes.push(mk('Cast', [r], `${r}_f32`, toFloat)), `${r}_f32`)) : reduced;
       const samples: string[] = [];
-      if (rowSources.has(t)) {
+      if (rowSources.has(t) && !sized) {
         // [d0, rest] of a second view, an alias like the first; folded to a constant where the dims are fixed
         nodes.push(mk('Flatten', [viewed], `${p}_samples_view`, { axis: 1 }));
         nodes.push(mk('Shape', [`${p}_samples_view`], `${p}_samples_shape`));
         nodes.push(mk('Cast', [`${p}_samples_shape`], `${p}_samples`, toFloat));
         samples.push(`${p}_samples`);
       }
-      parts[k] = [`${p}_dims`, ...samples, ...widened];
+      parts[k] = [...(sized ? [] : [`${p}_dims`]), ...samples, ...widened];
     }
     nodes.push(mk('Concat', parts.flat(), ReducingSession.OUT, { axis: 0 }));
     const outputs: ValueInfoProto[] = [onnx.ValueInfoProto.create({ name: ReducingSession.OUT }) as unknown as ValueInfoProto];
@@ -383,7 +406,7 @@ export class ReducingSession {
         : `onnxruntime could not load the model with min/max reductions: ${m}`,
     );
     const graphOrder = [...byPositionDesc].reverse().map(([t]) => t);
-    return new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true);
+    return new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true, sizedStatically, neededGraph, v);
   }
 
   async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
@@ -401,15 +424,28 @@ export class ReducingSession {
     const res = new Map<string, Reduced>();
     const nanSums = new Set<string>();
     const channelRows = new Map<string, ChannelRows>();
+    const shapes = this.sizedStatically.size ? this.shapesAt(feeds) : undefined;
     let q = 0;
     for (const name of this.reducedTensors) {
-      const rows = v[q]!;
-      const rest = v[q + 1]!;
-      q += 2;
-      if (this.rowSources.has(name)) {
-        channelRows.set(name, { samples: v[q]!, rows, rest, min: v.subarray(q + 2, q + 2 + rows), max: v.subarray(q + 2 + rows, q + 2 + 2 * rows), finite: false });
+      const view = this.sizedStatically.get(name);
+      let rows: number;
+      let rest: number;
+      let samples: number;
+      if (view) {
+        const s = shapes!.get(name);
+        if (!s) throw new Error(`no inferred shape for ${name} at these feed dims`);
+        const viewed = view.unsqueezed ? [...s, 1] : s;
+        rows = viewed.slice(0, view.axis).reduce((a, b) => a * b, 1);
+        rest = viewed.slice(view.axis).reduce((a, b) => a * b, 1);
+        samples = viewed[0]!;
+      } else {
+        rows = v[q]!;
+        rest = v[q + 1]!;
         q += 2;
+        samples = v[q]!;
+        if (this.rowSources.has(name)) q += 2;
       }
+      if (this.rowSources.has(name)) channelRows.set(name, { samples, rows, rest, min: v.subarray(q, q + rows), max: v.subarray(q + rows, q + 2 * rows), finite: false });
       const hasSum = this.nanChecks.get(name)!.kind === 'sum';
       const absAt = (hasSum ? 3 : 2) * rows;
       let mn = Infinity;
@@ -467,7 +503,24 @@ export class ReducingSession {
     return res;
   }
 
+  /** the inferred shapes at these feeds' dims (cached: a pass feeds few different dims) */
+  private shapesAt(feeds: Feed[]): Map<string, Shape> {
+    const key = feeds.map((f) => `${f.name}:${f.dims.join(',')}`).join(';');
+    let shapes = this.shapesByDims.get(key);
+    if (!shapes) {
+      shapes = inferShapes(this.needed, new Map(feeds.map((f) => [f.name, f.dims])), this.opset);
+      this.shapesByDims.set(key, shapes);
+    }
+    return shapes;
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** How a reduced tensor is viewed as rows: a scalar is first made [1]; Flatten at `axis`. */
+interface RowView {
+  unsqueezed: boolean;
+  axis: number;
 }
