@@ -5,7 +5,8 @@
  * O(samples × activation size).
  */
 import type { ModelProto } from '../core/onnx/index.js';
-import { loadModel } from '../core/onnx/index.js';
+import { defaultOpset, loadModel } from '../core/onnx/index.js';
+import { inferShapes } from './tensor-shapes.js';
 import { Cancelled, InvalidArgument } from '../core/errors.js';
 import type { CalibrationMethod, CalibrationTable } from '../core/quant-types.js';
 import { CALIBRATION_METHODS } from '../core/quant-types.js';
@@ -108,6 +109,17 @@ const MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE = 1 << 20;
  * ppocr_rec with graph-analyzer's 147 tensors 122K, 1.29x vs 1.21x.
  */
 const MAX_GROUPED_MEAN_ELEMENTS_PER_SAMPLE = 100_000;
+
+/** Whether the min/max pass groups steps, given each calibrated tensor's values per sample (the rules above). */
+function groupsSteps(perSample: Iterable<number>): boolean {
+  let [largest, total, n] = [0, 0, 0];
+  for (const v of perSample) {
+    largest = Math.max(largest, v);
+    total += v;
+    n++;
+  }
+  return largest <= MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE && total <= MAX_GROUPED_MEAN_ELEMENTS_PER_SAMPLE * n;
+}
 
 function checkOptions(opts: CalibrateOptions): void {
   if (!CALIBRATION_METHODS.includes(opts.method)) {
@@ -234,15 +246,26 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       // kernels, ranges within a few 1e-6 of 'basic'); where a histogram pass follows, the capture level,
       // so that both passes see the same values (docs/compatibility.md).
       const level = opts.session?.graphOptimizationLevel ?? (rangesDecide ? 'all' : undefined);
-      // The first step runs alone and its sizes decide the grouping (below), unless a requested graph input
-      // is already over the limit. Where the pass runs one step at a time and every step feeds the same
-      // dims, the session is built with all of them fixed, dim 0 too (onnxruntime then folds the shape
-      // nodes away: ppocr_det's five runs ~25 ms faster).
+      // The grouping is decided by the calibrated tensors' sizes: before the first run where their shapes follow
+      // from the data's dims (tensor-shapes.ts), else from the first step, which then runs alone (below). Where
+      // the pass runs one step at a time and every step feeds the same dims, the session is built with all of
+      // them fixed, dim 0 too (onnxruntime then folds the shape nodes away: ppocr_det's five runs ~25 ms faster).
       let sized = false;
       const inputRowElements = (t: string): number => inputDims.get(t)?.slice(1).reduce<number>((a, b) => a * (b ?? 0), 1) ?? 0;
       if (reductionGroup > 1 && opts.tensors.some((t) => inputRowElements(t) > MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE)) {
         reductionGroup = 1;
         sized = true;
+      }
+      const oneStep = reductionGroup > 1 ? plan.sameStepDims(start, end) : undefined;
+      if (oneStep && [...oneStep.values()].every((d) => d.every((x) => x !== null))) {
+        const dims = oneStep as Map<string, number[]>;
+        const shapes = inferShapes(model.graph!, dims, defaultOpset(model));
+        const rows = plan.stepRows(start);
+        const perSample = opts.tensors.map((t) => shapes.get(t)?.reduce((a, b) => a * b, 1));
+        if (perSample.every((v) => v !== undefined)) {
+          sized = true;
+          if (!groupsSteps(perSample.map((v) => v! / Math.max(1, rows)))) reductionGroup = 1;
+        }
       }
       const stepDims = reductionGroup === 1 ? plan.sameStepDims(start, end) : undefined;
       reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, inputDims: stepDims ?? inputDims, graphOptimizationLevel: level, absMin: opts.method === 'percentile' });
@@ -296,7 +319,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
           }
         }
       };
-      // The first step runs alone; its sizes decide the grouping (MAX_GROUPED_*). Grouping
+      // Unless the shapes decided it, the first step runs alone and its sizes decide the grouping. Grouping
       // pays where the tensors are small (onnxruntime's per-node cost dominates) and hurts where they are
       // large (ppocr_det, tens of MB each: 2.8 s / 1.1 GB -> 4.5 s / 3.3 GB with 4 steps).
       for (let i = start; i < end; ) {
@@ -306,13 +329,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
           await observe(feeds, red);
           if (!sized) {
             sized = true;
-            let [largest, total] = [0, 0];
-            for (const r of red.values()) {
-              const perSample = r.size / Math.max(1, rows);
-              largest = Math.max(largest, perSample);
-              total += perSample;
-            }
-            if (largest > MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE || total > MAX_GROUPED_MEAN_ELEMENTS_PER_SAMPLE * red.size) reductionGroup = 1;
+            if (!groupsSteps([...red.values()].map((r) => r.size / Math.max(1, rows)))) reductionGroup = 1;
           }
         }
         opts.onProgress?.({ phase: 'minmax', step: j - start, steps: end - start, samples, elapsedMs: Date.now() - t0 });
