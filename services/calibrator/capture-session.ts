@@ -235,8 +235,10 @@ export interface Reduced {
  * cores); ReduceMin, ReduceMax and ReduceSum per row (the sum is the NaN check: onnxruntime's ReduceMin/Max
  * skip NaN, the sum does not; ±Inf shows in the min or max; a tensor whose NaN would show in a later
  * tensor's sums, or that cannot hold NaN while the reduced tensors it is computed from are finite, has no
- * sum: see nan-free.ts), the [rows, rest] dims, and
- * on request ReduceMin(Abs). The rows are folded here. Only the nodes the tensors
+ * sum: see nan-free.ts), and on request ReduceMin(Abs). A tensor's [rows, rest] dims come from its shape
+ * inferred for the feed dims (tensor-shapes.ts); only where that is unknown does the graph report them through
+ * Shape and Cast nodes (ppocr_cls, batch dim left dynamic: session build 173 -> 118 ms without them). The rows
+ * are folded here. Only the nodes the tensors
  * need are kept: the model's own outputs are not computed. A tensor whose range follows exactly from another
  * requested tensor's (hard-swish's Clip(Add(x, 3), 0, 6) of x, and other float32 monotone steps: see
  * derived-ranges.ts) gets no reductions at all: its range is computed from its source's here; so does a
@@ -274,8 +276,8 @@ export class ReducingSession {
     private readonly opset: number,
   ) {}
 
-  /** shapes by feed dims: a grouped pass feeds at most three different ones */
-  private readonly shapesByDims = new Map<string, Map<string, Shape>>();
+  /** row sizes by feed dims: a grouped pass feeds at most three different ones */
+  private readonly sizesByDims = new Map<string, Map<string, RowSizes>>();
 
   /**
    * `deriveRanges: false` reduces every tensor in the graph, `nanChecks: 'all'` gives every reduced tensor
@@ -424,21 +426,15 @@ export class ReducingSession {
     const res = new Map<string, Reduced>();
     const nanSums = new Set<string>();
     const channelRows = new Map<string, ChannelRows>();
-    const shapes = this.sizedStatically.size ? this.shapesAt(feeds) : undefined;
+    const sizes = this.sizedStatically.size ? this.rowSizesAt(feeds) : undefined;
     let q = 0;
     for (const name of this.reducedTensors) {
-      const view = this.sizedStatically.get(name);
+      const known = sizes?.get(name);
       let rows: number;
       let rest: number;
       let samples: number;
-      if (view) {
-        const s = shapes!.get(name);
-        if (!s) throw new Error(`no inferred shape for ${name} at these feed dims`);
-        const viewed = view.unsqueezed ? [...s, 1] : s;
-        rows = viewed.slice(0, view.axis).reduce((a, b) => a * b, 1);
-        rest = viewed.slice(view.axis).reduce((a, b) => a * b, 1);
-        samples = viewed[0]!;
-      } else {
+      if (known) ({ rows, rest, samples } = known);
+      else {
         rows = v[q]!;
         rest = v[q + 1]!;
         q += 2;
@@ -492,15 +488,23 @@ export class ReducingSession {
     return res;
   }
 
-  /** the inferred shapes at these feeds' dims (cached: a pass feeds few different dims) */
-  private shapesAt(feeds: Feed[]): Map<string, Shape> {
+  /** the row views' sizes of the statically sized tensors at these feeds' dims (cached: a pass feeds few different dims) */
+  private rowSizesAt(feeds: Feed[]): Map<string, RowSizes> {
     const key = feeds.map((f) => `${f.name}:${f.dims.join(',')}`).join(';');
-    let shapes = this.shapesByDims.get(key);
-    if (!shapes) {
-      shapes = inferShapes(this.needed, new Map(feeds.map((f) => [f.name, f.dims])), this.opset);
-      this.shapesByDims.set(key, shapes);
+    let sizes = this.sizesByDims.get(key);
+    if (!sizes) {
+      const shapes = inferShapes(this.needed, new Map(feeds.map((f) => [f.name, f.dims])), this.opset);
+      sizes = new Map();
+      for (const [name, view] of this.sizedStatically) {
+        const s = shapes.get(name);
+        if (!s) throw new Error(`no inferred shape for ${name} at the feed dims ${key}`);
+        const viewed = view.unsqueezed ? [...s, 1] : s;
+        const product = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
+        sizes.set(name, { rows: product(viewed.slice(0, view.axis)), rest: product(viewed.slice(view.axis)), samples: viewed[0]! });
+      }
+      this.sizesByDims.set(key, sizes);
     }
-    return shapes;
+    return sizes;
   }
 
   async release(): Promise<void> {
@@ -535,6 +539,13 @@ function largest(v: Float32Array, from: number, n: number): number {
 function holdsNaN(v: Float32Array, from: number, n: number): boolean {
   for (let i = from; i < from + n; i++) if (v[i] !== v[i]) return true;
   return false;
+}
+
+/** A reduced tensor's rows and values per row in one run, and its dim 0 (samples, for scaled ranges). */
+interface RowSizes {
+  rows: number;
+  rest: number;
+  samples: number;
 }
 
 /** How a reduced tensor is viewed as rows: a scalar is first made [1]; Flatten at `axis`. */
