@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CaptureSession, ReducingSession } from './capture-session.js';
+import { calibrate } from './calibrate.js';
 import { planCalibration } from './calibration-data.js';
 import { prepare } from '../graph-analyzer/prepare.js';
 import { analyze } from '../graph-analyzer/analyze.js';
@@ -128,4 +129,48 @@ test('tensors sized from their inferred shapes and tensors that report their dim
   } finally {
     await Promise.all([sized.release(), reported.release(), capture.release()]);
   }
+});
+
+test('requested Constant node outputs are ranged from their values, equal to reducing them in the graph; one holding NaN is fetched and counted', async () => {
+  const constant = (name: string, values: number[]) =>
+    onnx.NodeProto.create({
+      opType: 'Constant',
+      output: [name],
+      name: `${name}_node`,
+      attribute: [onnx.AttributeProto.create({ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: onnx.TensorProto.create({ name, dims: [values.length], dataType: DataType.FLOAT, floatData: values }) })],
+    }) as never;
+  const model = buildModel({
+    nodes: [
+      constant('k', [0.5, -2.25, 3, 1e-3]),
+      constant('bad', [1, NaN, -4, 2]),
+      makeNode('Mul', ['x', 'k'], ['y'], 'mul'),
+      makeNode('Add', ['y', 'bad'], ['z'], 'add'),
+      makeNode('Mul', ['k', 'two'], ['k2'], 'k2'), // derived from a constant (Mul by a positive scalar)
+    ],
+    inputs: [dvi('x', [null, 4])],
+    outputs: [dvi('z', [null, 4]), dvi('k2', [4])],
+    initializers: [onnx.TensorProto.create({ name: 'two', dims: [], dataType: DataType.FLOAT, floatData: [2] }) as never],
+  });
+  const feeds = [{ name: 'x', dtype: 'float32' as const, dims: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => i - 5.5) }];
+  const tensors = ['k', 'bad', 'y', 'k2'];
+  const fromValues = await ReducingSession.create(model, tensors);
+  const inGraph = await ReducingSession.create(model, tensors, { deriveRanges: false, nanChecks: 'all' });
+  try {
+    const [a, b] = [await fromValues.run(feeds), await inGraph.run(feeds)];
+    for (const t of ['k', 'y', 'k2']) assert.deepEqual(a.get(t), b.get(t), t);
+    assert.deepEqual(a.get('k'), { min: -2.25, max: 3, size: 4, finite: true });
+    assert.deepEqual(a.get('k2'), { min: -4.5, max: 6, size: 4, finite: true });
+    assert.equal(a.get('bad')!.finite, false, 'a constant holding NaN is not finite');
+    assert.equal(b.get('bad')!.finite, false);
+  } finally {
+    await Promise.all([fromValues.release(), inGraph.release()]);
+  }
+  // through calibrate: the NaN constant is fetched and counted once per run; only constants requested: still reduced in the graph
+  const t = await calibrate(model, { method: 'minmax', tensors, data: { kind: 'arrays', arrays: { x: { dtype: 'float32', shape: [3, 4], data: feeds[0]!.data } } }, reductionStepsPerRun: 1 });
+  assert.equal(t.ranges['bad'].min, -4);
+  assert.equal(t.ranges['bad'].max, 2);
+  assert.equal(t.ranges['bad'].nanCount, 3, 'one NaN per run, 3 runs');
+  const only = await ReducingSession.create(model, ['k']);
+  assert.deepEqual((await only.run(feeds)).get('k'), { min: -2.25, max: 3, size: 4, finite: true });
+  await only.release();
 });

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import ort from 'onnxruntime-node';
 import type { GraphProto, ModelProto, ValueInfoProto } from '../core/onnx/index.js';
-import { defaultOpset, encodeModel, halfToFloat, neededForTargets, onnx } from '../core/onnx/index.js';
+import { defaultOpset, encodeModel, halfToFloat, neededForTargets, onnx, tensorToFloat32 } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
 import { applySteps, derivableRanges, graphConstants, type DerivedRange } from './derived-ranges.js';
@@ -269,6 +269,8 @@ export class ReducingSession {
     /** the reduced tensors in graph order: each one's finiteness is settled after those it depends on */
     private readonly graphOrder: readonly string[],
     private readonly absMin: boolean,
+    /** requested Constant node outputs, ranged from their values once */
+    private readonly constants: ReadonlyMap<string, Reduced>,
     /** the reduced tensors sized from their inferred shapes (no Shape/Cast in the graph), with their views' axes */
     private readonly sizedStatically: ReadonlyMap<string, RowView>,
     /** the graph the reduced tensors are computed by, for shapes at each run's feed dims */
@@ -298,7 +300,20 @@ export class ReducingSession {
     const deriving = !half && !opts.absMin && opts.deriveRanges !== false;
     const derived = deriving ? derivableRanges(g, requested, consts) : new Map<string, DerivedRange>();
     const ranks = knownRanks(g, v);
-    const candidates = requested.filter((t) => !derived.has(t));
+    // Constant node outputs (onnxruntime's own tensor lists name hundreds in opset-13 models) are ranged once from
+    // their values, as long as something else is left to reduce in the graph
+    const constants = new Map<string, Reduced>();
+    if (deriving) {
+      for (const t of requested) {
+        const c = derived.has(t) ? undefined : consts.tensors.get(t);
+        if (c && c.dataType === onnx.TensorProto.DataType.FLOAT) constants.set(t, rangeOfValues(tensorToFloat32(c)));
+      }
+    }
+    let candidates = requested.filter((t) => !derived.has(t) && !constants.has(t));
+    if (candidates.length === 0) {
+      candidates = requested.filter((t) => !derived.has(t));
+      constants.clear();
+    }
     const scaled = deriving ? scaledRanges(g, candidates, ranks, consts) : new Map<string, ScaledRange>();
     const tensors = candidates.filter((t) => !scaled.has(t));
     // the tensors whose rows scaled ranges read also report their dim 0 (samples), to line the rows up
@@ -408,7 +423,7 @@ export class ReducingSession {
         : `onnxruntime could not load the model with min/max reductions: ${m}`,
     );
     const graphOrder = [...byPositionDesc].reverse().map(([t]) => t);
-    return new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true, sizedStatically, neededGraph, v);
+    return new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true, constants, sizedStatically, neededGraph, v);
   }
 
   async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
@@ -470,8 +485,9 @@ export class ReducingSession {
             : [...check.sources].every((s) => res.get(s)?.finite === true);
       red.finite = noNaN && Number.isFinite(red.min) && Number.isFinite(red.max);
     }
+    for (const [name, r] of this.constants) res.set(name, { ...r });
     // squeeze-excitation products from their sources' rows (not derived this run: fetched exactly), then the
-    // chains, whose source may be such a product
+    // chains, whose source may be such a product or a constant
     for (const [name, sr] of this.scaled) {
       const x = channelRows.get(sr.source)!;
       const a = channelRows.get(sr.factor)!;
@@ -515,6 +531,13 @@ export class ReducingSession {
 // The per-row results are folded by small functions of their own: V8 optimises them after a few calls, where a
 // loop inside run() (called once per batch) stayed in the interpreter for most of a short pass (ppocr_cls: ~30 of
 // its ~60 ms of JavaScript per pass).
+
+/** A constant's range: its size, and finite only where every value is (else it is fetched and counted like any tensor). */
+function rangeOfValues(v: Float32Array): Reduced {
+  const min = smallest(v, 0, v.length);
+  const max = largest(v, 0, v.length);
+  return { min, max, size: v.length, finite: holdsNaN(v, 0, v.length) ? false : Number.isFinite(min) && Number.isFinite(max) };
+}
 
 /** The least of v[from, from + n), NaN where one is NaN. */
 function smallest(v: Float32Array, from: number, n: number): number {
