@@ -6,7 +6,7 @@
  */
 import type { ModelProto } from '../core/onnx/index.js';
 import { defaultOpset, loadModel } from '../core/onnx/index.js';
-import { inferShapes } from './tensor-shapes.js';
+import { inferShapes, type Shape } from './tensor-shapes.js';
 import { Cancelled, InvalidArgument } from '../core/errors.js';
 import type { CalibrationMethod, CalibrationTable } from '../core/quant-types.js';
 import { CALIBRATION_METHODS } from '../core/quant-types.js';
@@ -256,19 +256,23 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
         reductionGroup = 1;
         sized = true;
       }
+      // (the shapes are inferred for a group's feed, which the session then needs not infer again)
       const oneStep = reductionGroup > 1 ? plan.sameStepDims(start, end) : undefined;
+      let knownShapes: { dims: Map<string, number[]>; shapes: Map<string, Shape> } | undefined;
       if (oneStep && [...oneStep.values()].every((d) => d.every((x) => x !== null))) {
-        const dims = oneStep as Map<string, number[]>;
+        const groupSteps = Math.min(reductionGroup, end - start);
+        const dims = new Map([...oneStep].map(([name, d]) => [name, d.length ? [d[0]! * groupSteps, ...(d.slice(1) as number[])] : []]));
         const shapes = inferShapes(model.graph!, dims, defaultOpset(model));
-        const rows = plan.stepRows(start);
+        const groupRows = plan.stepRows(start) * groupSteps;
         const perSample = opts.tensors.map((t) => shapes.get(t)?.reduce((a, b) => a * b, 1));
         if (perSample.every((v) => v !== undefined)) {
           sized = true;
-          if (!groupsSteps(perSample.map((v) => v! / Math.max(1, rows)))) reductionGroup = 1;
+          if (groupsSteps(perSample.map((v) => v! / Math.max(1, groupRows)))) knownShapes = { dims, shapes };
+          else reductionGroup = 1;
         }
       }
       const stepDims = reductionGroup === 1 ? plan.sameStepDims(start, end) : undefined;
-      reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, inputDims: stepDims ?? inputDims, graphOptimizationLevel: level, absMin: opts.method === 'percentile' });
+      reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, inputDims: stepDims ?? inputDims, graphOptimizationLevel: level, absMin: opts.method === 'percentile', knownShapes });
       let samples = 0;
       /** the reductions of steps [i, j) in one run; a grouped run that onnxruntime rejects is redone step by step. */
       const reduceSteps = async (i: number, j: number): Promise<{ feeds: Feed[]; rows: number; red: Map<string, Reduced> }[]> => {

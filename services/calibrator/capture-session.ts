@@ -288,7 +288,14 @@ export class ReducingSession {
   static async create(
     model: ModelProto,
     requested: readonly string[],
-    opts: CaptureSessionOptions & { absMin?: boolean; deriveRanges?: boolean; nanChecks?: 'all' | 'needed'; staticShapes?: boolean } = {},
+    opts: CaptureSessionOptions & {
+      absMin?: boolean;
+      deriveRanges?: boolean;
+      nanChecks?: 'all' | 'needed';
+      staticShapes?: boolean;
+      /** shapes the caller inferred for feeds of these dims (tensor-shapes.ts): not inferred again */
+      knownShapes?: { dims: ReadonlyMap<string, readonly number[]>; shapes: ReadonlyMap<string, Shape> };
+    } = {},
   ): Promise<ReducingSession> {
     checkCapturable(model, requested);
     const g = model.graph!;
@@ -363,9 +370,12 @@ export class ReducingSession {
     // report their dims through Shape/Cast nodes. Known at these probe dims (a dynamic dim taken as 1) means known
     // at any: the rules that decide it do not depend on the numbers.
     const neededGraph = { ...g, node: needed.node, initializer: needed.initializer } as GraphProto;
-    const probe = new Map<string, number[]>();
-    for (const [name, d] of opts.inputDims ?? []) probe.set(name, d.map((x) => x ?? 1));
-    const probeShapes = opts.staticShapes === false ? new Map<string, Shape>() : inferShapes(neededGraph, probe, v);
+    let probeShapes: ReadonlyMap<string, Shape> = new Map();
+    if (opts.staticShapes !== false) {
+      const probe = new Map<string, number[]>();
+      for (const [name, d] of opts.inputDims ?? []) probe.set(name, d.map((x) => x ?? 1));
+      probeShapes = opts.knownShapes?.shapes ?? inferShapes(neededGraph, probe, v);
+    }
     const sizedStatically = new Map<string, RowView>();
     const parts: string[][] = [];
     for (const [t, k] of byPositionDesc) {
@@ -423,7 +433,9 @@ export class ReducingSession {
         : `onnxruntime could not load the model with min/max reductions: ${m}`,
     );
     const graphOrder = [...byPositionDesc].reverse().map(([t]) => t);
-    return new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true, constants, sizedStatically, neededGraph, v);
+    const reducing = new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true, constants, sizedStatically, neededGraph, v);
+    if (opts.knownShapes) reducing.rowSizesAt(opts.knownShapes.dims, opts.knownShapes.shapes);
+    return reducing;
   }
 
   async run(feeds: Feed[]): Promise<Map<string, Reduced>> {
@@ -441,7 +453,7 @@ export class ReducingSession {
     const res = new Map<string, Reduced>();
     const nanSums = new Set<string>();
     const channelRows = new Map<string, ChannelRows>();
-    const sizes = this.sizedStatically.size ? this.rowSizesAt(feeds) : undefined;
+    const sizes = this.sizedStatically.size ? this.rowSizesAt(new Map(feeds.map((f) => [f.name, f.dims]))) : undefined;
     let q = 0;
     for (const name of this.reducedTensors) {
       const known = sizes?.get(name);
@@ -505,11 +517,11 @@ export class ReducingSession {
   }
 
   /** the row views' sizes of the statically sized tensors at these feeds' dims (cached: a pass feeds few different dims) */
-  private rowSizesAt(feeds: Feed[]): Map<string, RowSizes> {
-    const key = feeds.map((f) => `${f.name}:${f.dims.join(',')}`).join(';');
+  private rowSizesAt(dims: ReadonlyMap<string, readonly number[]>, known?: ReadonlyMap<string, Shape>): Map<string, RowSizes> {
+    const key = [...dims].map(([name, d]) => `${name}:${d.join(',')}`).sort().join(';');
     let sizes = this.sizesByDims.get(key);
     if (!sizes) {
-      const shapes = inferShapes(this.needed, new Map(feeds.map((f) => [f.name, f.dims])), this.opset);
+      const shapes = known ?? inferShapes(this.needed, dims, this.opset);
       sizes = new Map();
       for (const [name, view] of this.sizedStatically) {
         const s = shapes.get(name);
