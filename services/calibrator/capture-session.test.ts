@@ -170,6 +170,16 @@ test('requested Constant node outputs are ranged from their values, equal to red
   assert.equal(t.ranges['bad'].min, -4);
   assert.equal(t.ranges['bad'].max, 2);
   assert.equal(t.ranges['bad'].nanCount, 3, 'one NaN per run, 3 runs');
+  // captured: the constant is handed out from its values (a fresh copy each run), the rest fetched as usual
+  const cap = await CaptureSession.create(model, ['k', 'y', 'bad']);
+  const c1 = await cap.run(feeds);
+  assert.deepEqual([...c1.get('k')!.data], [0.5, -2.25, 3, Math.fround(1e-3)]);
+  assert.deepEqual(c1.get('k')!.dims, [4]);
+  assert.deepEqual([...c1.get('y')!.data], Array.from(feeds[0]!.data, (x, i) => Math.fround(x * [0.5, -2.25, 3, Math.fround(1e-3)][i % 4]!)));
+  c1.get('k')!.data.fill(0);
+  assert.equal((await cap.run(feeds, ['k'])).get('k')!.data[2], 3, 'a caller writing into what it was handed changes nothing');
+  assert.ok(Number.isNaN((await cap.run(feeds, ['bad'])).get('bad')!.data[1]));
+  await cap.release();
   const only = await ReducingSession.create(model, ['k']);
   assert.deepEqual((await only.run(feeds)).get('k'), { min: -2.25, max: 3, size: 4, finite: true });
   await only.release();

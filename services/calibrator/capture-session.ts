@@ -6,10 +6,10 @@
 import os from 'node:os';
 import ort from 'onnxruntime-node';
 import type { GraphProto, ModelProto, ValueInfoProto } from '../core/onnx/index.js';
-import { defaultOpset, encodeModel, halfToFloat, neededForTargets, onnx, tensorToFloat32 } from '../core/onnx/index.js';
+import { constantNodeValue, defaultOpset, encodeModel, halfToFloat, neededForTargets, onnx, tensorToFloat32 } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
-import { applySteps, derivableRanges, graphConstants, type DerivedRange } from './derived-ranges.js';
+import { applySteps, derivableRanges, graphConstants, inDefaultDomain, type DerivedRange } from './derived-ranges.js';
 import { scaledRange, scaledRanges, type ChannelRows, type ScaledRange } from './scaled-ranges.js';
 import { knownRanks } from './tensor-ranks.js';
 import { inferShapes, type Shape } from './tensor-shapes.js';
@@ -97,31 +97,42 @@ export class CaptureSession {
     private readonly session: ort.InferenceSession,
     readonly tensors: readonly string[],
     private readonly inputNames: Set<string>,
+    /** requested Constant node outputs: the same every run, so held here instead of fetched */
+    private readonly held: ReadonlyMap<string, Captured>,
   ) {}
 
   static async create(model: ModelProto, tensors: readonly string[], opts: CaptureSessionOptions = {}): Promise<CaptureSession> {
     checkCapturable(model, tensors);
     const g = model.graph!;
+    const held = heldConstants(g, tensors);
     // With tensors to capture, the graph is cut down to what they need and they are its only outputs;
     // with none, it is the model as it is (plain inference).
     const input = withInputDims(g, opts.inputDims);
-    const graph = tensors.length ? { ...g, input, ...cutTo(g, tensors), output: outputsFor(g, tensors) } : { ...g, input };
+    const fetched = tensors.filter((t) => !held.has(t));
+    const graph = fetched.length ? { ...g, input, ...cutTo(g, fetched), output: outputsFor(g, fetched) } : { ...g, input };
     const augmented = { ...model, graph } as ModelProto;
     const session = await openSession(augmented, opts, (m) => `onnxruntime could not load the model: ${m}`);
-    return new CaptureSession(session, [...tensors], new Set(session.inputNames));
+    return new CaptureSession(session, [...tensors], new Set(session.inputNames), held);
   }
 
   /** Runs one feed and returns the requested tensors as float32 (float16 is widened). */
   async run(feeds: Feed[], fetch: readonly string[] = this.tensors): Promise<Map<string, Captured>> {
+    const res = new Map<string, Captured>();
+    // a copy each run: the caller owns what it is handed
+    for (const name of fetch) {
+      const h = this.held.get(name);
+      if (h) res.set(name, { dims: [...h.dims], data: h.data.slice() });
+    }
+    const live = res.size ? fetch.filter((t) => !this.held.has(t)) : fetch;
+    if (fetch.length > 0 && live.length === 0) return res;
     const inputs = ortFeeds(feeds);
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
-      out = await this.session.run(inputs, fetch.length ? [...fetch] : [...this.session.outputNames]);
+      out = await this.session.run(inputs, live.length ? [...live] : [...this.session.outputNames]);
     } catch (e) {
       throw new InvalidArgument(`onnxruntime failed on the calibration data: ${(e as Error).message}`, { cause: e });
     }
-    const res = new Map<string, Captured>();
-    for (const name of fetch) {
+    for (const name of live) {
       const t = out[name] as ort.Tensor;
       let data: Float32Array;
       if (t.type === 'float32') {
@@ -143,6 +154,25 @@ export class CaptureSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * The requested float Constant node outputs, decoded, unless every requested tensor is one (a session still
+ * runs then, as before).
+ */
+function heldConstants(g: GraphProto, tensors: readonly string[]): Map<string, Captured> {
+  const wanted = new Set(tensors);
+  const held = new Map<string, Captured>();
+  for (const n of g.node) {
+    const o = n.output[0];
+    if (n.opType !== 'Constant' || !inDefaultDomain(n) || !o || !wanted.has(o)) continue;
+    const t = constantNodeValue(n.attribute, o);
+    if (t && (t.dataType === onnx.TensorProto.DataType.FLOAT || t.dataType === onnx.TensorProto.DataType.FLOAT16)) {
+      held.set(o, { dims: t.dims.map(Number), data: tensorToFloat32(t) });
+    }
+  }
+  if (held.size === wanted.size) held.clear();
+  return held;
 }
 
 /**
