@@ -149,7 +149,7 @@ if (parts.has('3')) {
   const detPrepared = prepareFile(model('ppocr_det'));
   saveModel(detPrepared.model, detModel);
   fs.writeFileSync(detOurs, JSON.stringify(analyze(detPrepared.model, { quantizeMode: 'int8' }).tensorsToCalibrate));
-  // and ppocr_cls: small samples (1.7M calibrated values each), so the min/max pass groups 4 per run
+  // and ppocr_cls: small samples (1.7M calibrated values each), so the min/max pass groups 16 per run
   const clsOurs = path.join(tmp, 'ppocr_cls.ours.json');
   const clsModel = path.join(tmp, 'ppocr_cls.prepared.onnx');
   const clsPrepared = prepareFile(model('ppocr_cls'));
@@ -172,7 +172,7 @@ if (parts.has('3')) {
       // the session built for the data's dims, as calibrate() builds its own: the build-time share of the
       // remaining cost shows against this one
       ['bare inference, inputs declared with the data dims', { ...base, method: 'bare', level: 'all', fixInputDims: true }],
-      ['minmax (in-graph reductions, level all; 4 samples per run where the tensors are small)', { ...base, method: 'minmax' }],
+      ['minmax (in-graph reductions, level all; 4-16 samples per run where the tensors are small)', { ...base, method: 'minmax' }],
       ['entropy (defaults 128/128: min/max pass only, level all)', { ...base, method: 'entropy' }],
     ];
     const best = new Map<string, Run>();
