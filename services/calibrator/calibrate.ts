@@ -6,7 +6,7 @@
  */
 import type { ModelProto } from '../core/onnx/index.js';
 import { defaultOpset, loadModel } from '../core/onnx/index.js';
-import { inferShapes, type Shape } from './tensor-shapes.js';
+import { inferShapes, prod, type Shape } from './tensor-shapes.js';
 import { Cancelled, InvalidArgument } from '../core/errors.js';
 import type { CalibrationMethod, CalibrationTable } from '../core/quant-types.js';
 import { CALIBRATION_METHODS } from '../core/quant-types.js';
@@ -284,7 +284,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
         const dims = new Map([...oneStep].map(([name, d]) => [name, d.length ? [d[0]! * candidateSteps, ...(d.slice(1) as number[])] : []]));
         const shapes = inferShapes(model.graph!, dims, defaultOpset(model));
         const groupRows = plan.stepRows(start) * candidateSteps;
-        const perSample = opts.tensors.map((t) => shapes.get(t)?.reduce((a, b) => a * b, 1));
+        const perSample = opts.tensors.map((t) => shapes.get(t)).map((s) => (s ? prod(s) : undefined));
         if (perSample.every((v) => v !== undefined)) {
           sized = true;
           reductionGroup = groupSteps(perSample.map((v) => v! / Math.max(1, groupRows)), opts.reductionStepsPerRun);

@@ -12,7 +12,7 @@ import type { Feed } from './calibration-data.js';
 import { applySteps, derivableRanges, graphConstants, inDefaultDomain, type DerivedRange } from './derived-ranges.js';
 import { scaledRange, scaledRanges, type ChannelRows, type ScaledRange } from './scaled-ranges.js';
 import { knownRanks } from './tensor-ranks.js';
-import { inferShapes, type Shape } from './tensor-shapes.js';
+import { inferShapes, prod, type Shape } from './tensor-shapes.js';
 import { nanChecks, type NanCheck } from './nan-free.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -557,8 +557,7 @@ export class ReducingSession {
         const s = shapes.get(name);
         if (!s) throw new Error(`no inferred shape for ${name} at the feed dims ${key}`);
         const viewed = view.unsqueezed ? [...s, 1] : s;
-        const product = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
-        sizes.set(name, { rows: product(viewed.slice(0, view.axis)), rest: product(viewed.slice(view.axis)), samples: viewed[0]! });
+        sizes.set(name, { rows: prod(viewed.slice(0, view.axis)), rest: prod(viewed.slice(view.axis)), samples: viewed[0]! });
       }
       this.sizesByDims.set(key, sizes);
     }

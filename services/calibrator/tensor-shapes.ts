@@ -42,7 +42,8 @@ const INTEGER_TYPES = new Set<number>([
 ]);
 const FLOAT_TYPES = new Set<number>([onnx.TensorProto.DataType.FLOAT, onnx.TensorProto.DataType.DOUBLE, onnx.TensorProto.DataType.FLOAT16]);
 
-const prod = (s: Shape): number => s.reduce((a, b) => a * b, 1);
+/** The number of elements of a shape. */
+export const prod = (s: Shape): number => s.reduce((a, b) => a * b, 1);
 const axisOf = (a: number, rank: number): number => (a < 0 ? a + rank : a);
 const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
 
