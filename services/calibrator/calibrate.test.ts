@@ -4,15 +4,17 @@ import fs from 'node:fs';
 import { calibrate, collectStatistics, globalRangesOf } from './calibrate.js';
 import { mergeStatistics, mergeToTable } from './merge.js';
 import { computeTable, symmetricInt8Scale } from './methods.js';
-import { calibratorKernels } from './kernels.js';
-import { openNpz } from '../core/npy.js';
+import { calibratorKernels, kernelsOnFirstUse } from './kernels.js';
+import { encodeNpy, openNpz, readAll } from '../core/npy.js';
+import path from 'node:path';
+import { zipSync } from 'fflate';
 import { InvalidArgument } from '../core/errors.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationTable } from '../core/quant-types.js';
 import { loadModel } from '../core/onnx/index.js';
 import { dvi, twoInputModel } from '../../test/helpers/calib-models.js';
 import { buildModel, makeNode } from '../../test/helpers/tiny-models.js';
 import { DataType, onnx } from '../core/onnx/index.js';
-import { dataPath, modelPath, GOLDENS_DIR } from '../../test/helpers/shared.js';
+import { dataPath, modelPath, tmpDir, GOLDENS_DIR } from '../../test/helpers/shared.js';
 
 const kernels = calibratorKernels().kernels;
 
@@ -26,6 +28,13 @@ function twoInputData(rows: number, bValues: (i: number) => number) {
     },
   };
 }
+
+test('the default kernels are chosen on first use and forward every call to the chosen ones', async () => {
+  for (const name of Object.keys(kernelsOnFirstUse)) assert.equal(typeof (kernels as unknown as Record<string, unknown>)[name], 'function', name);
+  const h = await kernelsOnFirstUse.ortHistogramCollect(null, Float32Array.from([-3, 0.5, 2, 7]), 8);
+  assert.deepEqual(h, await kernels.ortHistogramCollect(null, Float32Array.from([-3, 0.5, 2, 7]), 8));
+  await assert.rejects(kernelsOnFirstUse.torchPercentileAmax({ hist: new Float64Array(0), amax: 0 } as never, 200), Error);
+});
 
 test('NaN and Inf in activations are counted and reported, never break any method', async () => {
   const model = twoInputModel();
@@ -57,6 +66,23 @@ test('bad requests are InvalidArgument: unknown tensor, initializer, non-float t
   await rejects(calibrate(model, { method: 'distribution', tensors: ['ma'], data, histogram: { numBins: 128 } }), /512 bins/);
   const mn = loadModel(modelPath('mnist8'));
   await rejects(calibrate(mn, { method: 'minmax', tensors: ['Parameter5'], data: { kind: 'file', path: dataPath('mnist8', 'calib') } }), /initializers/);
+});
+
+test('a compressed .npz is inflated while the session is built; one whose stream is damaged after its header is InvalidArgument', async () => {
+  const mn = loadModel(modelPath('mnist8'));
+  const tensors = ['Input3', 'Convolution28_Output_0'];
+  const good = await calibrate(mn, { method: 'minmax', tensors, data: { kind: 'file', path: dataPath('mnist8', 'calib') } });
+  const x = readAll(openNpz(dataPath('mnist8', 'calib')).get('Input3')!) as Float32Array;
+  const inMemory = await calibrate(mn, { method: 'minmax', tensors, data: { kind: 'arrays', arrays: { Input3: { dtype: 'float32', shape: [x.length / 784, 1, 28, 28], data: x } } } });
+  assert.deepEqual(good.ranges, inMemory.ranges);
+  const zipped = zipSync({ 'Input3.npy': encodeNpy('float32', [x.length / 784, 1, 28, 28], x) }, { level: 6 });
+  for (let k = 4000; k < zipped.length - 200; k++) zipped[k] = 0xff;
+  const dir = tmpDir('calib-corrupt');
+  const p = path.join(dir, 'corrupt.npz');
+  fs.writeFileSync(p, zipped);
+  for (const method of ['minmax', 'entropy'] as const) {
+    await assert.rejects(calibrate(mn, { method, tensors, data: { kind: 'file', path: p } }), (e: Error) => e instanceof InvalidArgument && /Input3\.npy is truncated/.test(e.message), method);
+  }
 });
 
 test('progress is reported once per run: per batch, or per group of batches in the min/max pass', async () => {

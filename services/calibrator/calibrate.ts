@@ -12,7 +12,7 @@ import type { CalibrationMethod, CalibrationTable } from '../core/quant-types.js
 import { CALIBRATION_METHODS } from '../core/quant-types.js';
 import { planCalibration, type CalibrationDataSpec, type CalibrationPlan, type Feed } from './calibration-data.js';
 import { CaptureSession, ReducingSession, checkCapturable, type CaptureSessionOptions, type Captured, type Reduced } from './capture-session.js';
-import { calibratorKernels, type CalibratorKernels } from './kernels.js';
+import { kernelsOnFirstUse, type CalibratorKernels } from './kernels.js';
 import { observeBatch } from './collectors/minmax.js';
 import { ortAbsCollect, ortAbsCollectFixed, ortAbsEmptyHistogram, ortCollect, ortEmptyHistogram, WIDE_THRESHOLD } from './collectors/ort-histogram.js';
 import { torchCollect } from './collectors/torch-histogram.js';
@@ -89,7 +89,7 @@ export interface CalibrateOptions {
   session?: CaptureSessionOptions;
   onProgress?: (p: CalibrationProgress) => void;
   signal?: AbortSignal;
-  /** kernels to use (default: native when built, else the TS reference). */
+  /** kernels to use (default: native when built, else the TS reference, chosen on first use). */
   kernels?: CalibratorKernels;
   /**
    * Collect the entropy histogram even when its counts cannot change the threshold (see
@@ -185,9 +185,10 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
   // a tensor listed twice is calibrated once
   const opts: CalibrateOptions = { ...options, tensors: [...new Set(options.tensors)] };
   const model = resolveModel(modelOrPath);
-  const kernels = opts.kernels ?? calibratorKernels().kernels;
+  const kernels = opts.kernels ?? kernelsOnFirstUse;
   const hopts: HistogramOptions = { ...defaultHistogramOptions(opts.method), ...(opts.histogram ?? {}) };
-  const plan = planCalibration(model, opts.data);
+  // a compressed .npz inflates on the thread pool while the sessions are built (each pass awaits plan.loaded())
+  const plan = planCalibration(model, opts.data, { inflateInBackground: true });
   // the full-capture session is made on first use (a minmax run may never need it)
   let capture: CaptureSession | null = null;
   let reducing: ReducingSession | null = null;
@@ -241,6 +242,8 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
     const pass = async (phase: CalibrationProgress['phase'], reduce: (out: Map<string, Captured>) => Promise<void>): Promise<number> => {
       let pending: Promise<void> = Promise.resolve();
       let samples = 0;
+      await captureSession();
+      await plan.loaded();
       for (const { j, feeds, rows } of stepGroups()) {
         samples += rows;
         const out = await (await captureSession()).run(feeds);
@@ -293,6 +296,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       }
       const stepDims = reductionGroup === 1 ? plan.sameStepDims(start, end) : undefined;
       reducing = await ReducingSession.create(model, opts.tensors, { ...opts.session, inputDims: stepDims ?? inputDims, graphOptimizationLevel: level, absMin: opts.method === 'percentile', knownShapes });
+      await plan.loaded();
       let samples = 0;
       /** the reductions of steps [i, j) in one run; a grouped run that onnxruntime rejects is redone step by step. */
       const reduceSteps = async (i: number, j: number): Promise<{ feeds: Feed[]; rows: number; red: Map<string, Reduced> }[]> => {
@@ -505,5 +509,5 @@ function annotate(s: TensorStatistics): void {
 /** Calibrate end to end: statistics over all steps (or a shard) and the range of every tensor. */
 export async function calibrate(model: ModelProto | string, opts: CalibrateOptions): Promise<CalibrationTable> {
   const stats = await collectStatistics(model, opts);
-  return computeTable(stats, opts.kernels ?? calibratorKernels().kernels);
+  return computeTable(stats, opts.kernels ?? kernelsOnFirstUse);
 }

@@ -193,7 +193,7 @@ export class CalibrationPlan {
     });
   }
 
-  /** The feed of step `i` (0 ≤ i < steps), one fresh array per input. */
+  /** The feed of step `i` (0 ≤ i < steps), one array per input (read only: it may be a view of the data). */
   feed(i: number): Feed[] {
     if (i < 0 || i >= this.steps) throw new InvalidArgument(`step ${i} out of range [0, ${this.steps})`);
     if (!this.sources) return randomFeeds(this.inputs, this.randomSeed);
@@ -205,6 +205,11 @@ export class CalibrationPlan {
       const dims = src.shape.length === 0 ? [] : [count, ...src.shape.slice(1)];
       return { name: inp.name, dtype: inp.dtype, dims, data };
     });
+  }
+
+  /** settles when every source's data is in memory (an .npz opened with `inflateInBackground`); feeds read before it still work */
+  async loaded(): Promise<void> {
+    await Promise.all([...(this.sources?.values() ?? [])].map((s) => s.loaded));
   }
 
   close(): void {
@@ -225,8 +230,11 @@ function fmtDims(d: readonly (number | null)[]): string {
   return `[${d.map((x) => (x === null ? '?' : x)).join(',')}]`;
 }
 
-/** Opens and validates the data against the model's inputs. */
-export function planCalibration(model: ModelProto, spec: CalibrationDataSpec | undefined): CalibrationPlan {
+/**
+ * Opens and validates the data against the model's inputs. `inflateInBackground`: a compressed .npz is inflated
+ * on the thread pool while the caller goes on (`CalibrationPlan.loaded`); its dims and dtypes are checked here.
+ */
+export function planCalibration(model: ModelProto, spec: CalibrationDataSpec | undefined, opts: { inflateInBackground?: boolean } = {}): CalibrationPlan {
   const inputs = modelInputs(model);
   if (inputs.length === 0) throw new InvalidArgument('model has no external inputs to feed');
   const notes: string[] = [];
@@ -237,7 +245,7 @@ export function planCalibration(model: ModelProto, spec: CalibrationDataSpec | u
   let named: Map<string, ArraySource>;
   if (spec.kind === 'file') {
     const p = spec.path.toLowerCase();
-    if (p.endsWith('.npz')) named = openNpz(spec.path);
+    if (p.endsWith('.npz')) named = openNpz(spec.path, { inflateInBackground: opts.inflateInBackground });
     else if (p.endsWith('.npy')) named = new Map([['', openNpy(spec.path)]]);
     else throw new InvalidArgument(`calibration data ${spec.path}: expected a .npy or .npz file`);
   } else if (spec.kind === 'arrays') {

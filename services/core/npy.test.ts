@@ -37,11 +37,12 @@ test('npz: stored and deflated entries, every supported dtype, rows streamed in 
     'm.npy': encodeNpy('bool', [4], b),
     'h.npy': encodeNpy('float16', [2, 2], f16),
   };
-  // stored; deflated and inflated whole (the default for entries up to 64 MiB); deflated and streamed
-  for (const [level, wholeInflateMaxBytes] of [[0, undefined], [6, undefined], [6, 0]] as const) {
+  // stored; deflated and inflated whole (the default for entries up to 64 MiB), here or in the background;
+  // deflated and streamed
+  for (const [level, wholeInflateMaxBytes, inflateInBackground] of [[0, undefined, false], [6, undefined, false], [6, undefined, true], [6, 0, false]] as const) {
     const p = path.join(dir, `z${level}.npz`);
     fs.writeFileSync(p, zipSync(files, { level }));
-    const z = openNpz(p, { wholeInflateMaxBytes });
+    const z = openNpz(p, { wholeInflateMaxBytes, inflateInBackground });
     assert.deepEqual([...z.keys()].sort(), ['h', 'i', 'ids', 'm', 'x']);
     const x = z.get('x')!;
     assert.deepEqual(x.shape, [4, 7]);
@@ -66,16 +67,46 @@ test('npz: a deflated entry cut short or corrupted is InvalidArgument, inflated 
   for (let k = 40; k < 200; k++) corrupt[k] = 0xff;
   const p = path.join(dir, 'corrupt.npz');
   fs.writeFileSync(p, corrupt);
-  for (const wholeInflateMaxBytes of [undefined, 0]) {
+  for (const [wholeInflateMaxBytes, inflateInBackground] of [[undefined, false], [0, false], [undefined, true]] as const) {
     assert.throws(
       () => {
-        const z = openNpz(p, { wholeInflateMaxBytes });
+        const z = openNpz(p, { wholeInflateMaxBytes, inflateInBackground });
         readAll(z.get('x')!);
       },
       (e: Error) => e instanceof InvalidArgument && /x\.npy|corrupt|truncated|invalid/i.test(e.message),
-      `wholeInflateMaxBytes ${wholeInflateMaxBytes}`,
+      `wholeInflateMaxBytes ${wholeInflateMaxBytes}, in the background ${inflateInBackground}`,
     );
   }
+});
+
+test('npz inflated in the background: rows read before and after it is delivered agree; a corrupt stream fails the reads, not `loaded`', async () => {
+  // values from a small set: Huffman-coded blocks (random floats would be stored blocks, which carry no check)
+  let seed = 7;
+  const x = Float32Array.from({ length: 64 * 256 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 20) & 15);
+  const zipped = zipSync({ 'x.npy': encodeNpy('float32', [64, 256], x) }, { level: 6 });
+  const p = path.join(dir, 'background.npz');
+  fs.writeFileSync(p, zipped);
+  const early = openNpz(p, { inflateInBackground: true }).get('x')!;
+  assert.ok(early.loaded, 'a whole-inflated entry opened in the background has a `loaded` promise');
+  assert.deepEqual(early.shape, [64, 256]);
+  // read before the background result is delivered: inflated on the spot
+  assert.deepEqual(Array.from(early.readRows(3, 2) as Float32Array), Array.from(x.slice(3 * 256, 5 * 256)));
+  await early.loaded;
+  assert.deepEqual(Array.from(early.readRows(60, 4) as Float32Array), Array.from(x.slice(60 * 256)));
+  const late = openNpz(p, { inflateInBackground: true }).get('x')!;
+  await late.loaded;
+  assert.deepEqual(Array.from(readAll(late) as Float32Array), Array.from(x));
+  // damage the stream well after its header (the 30-byte local header and the name come first)
+  const compEnd = zipped.length - 22 - 46 - 5;
+  assert.ok(compEnd > 3000, `compressed entry is ${compEnd} bytes`);
+  const corrupt = zipped.slice();
+  for (let k = 2000; k < compEnd - 100; k++) corrupt[k] = 0xff;
+  const q = path.join(dir, 'background-corrupt.npz');
+  fs.writeFileSync(q, corrupt);
+  const bad = openNpz(q, { inflateInBackground: true }).get('x')!;
+  assert.ok(bad.loaded, 'the header is read from the intact start of the stream');
+  await bad.loaded;
+  assert.throws(() => bad.readRows(0, 1), (e: Error) => e instanceof InvalidArgument && /x\.npy is truncated/.test(e.message));
 });
 
 test('npz written by numpy (savez_compressed, zip64 local headers) reads back', () => {
