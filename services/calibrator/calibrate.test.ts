@@ -479,11 +479,12 @@ test('a requested input over the grouping limit settles one step per run up fron
 
 test('the min/max pass groups steps only where the calibrated tensors hold at most 100K values per sample on average, more of them the smaller they are: decided from their inferred shapes, else after a first step alone', async () => {
   // x [?, n, n] and five tensors of its size: 16 steps per run at 64 x 64 (4,096 values each), 6 at 256 x 256
-  // (65,536: 400K / 65,536), none at 512 x 512; where the tensors come after an op whose output shape is not
-  // inferred (CumSum), the first step runs alone
+  // (65,536: 400K / 65,536), none at 512 x 512, each cut to runs of one size where the shapes are known (20 steps:
+  // 2 runs of 10, 4 of 5); where the tensors come after an op whose output shape is not inferred (CumSum), the
+  // first step runs alone
   for (const [n, unknownShapes, want] of [
-    [64, false, ['16/20', '20/20']],
-    [256, false, ['6/20', '12/20', '18/20', '20/20']],
+    [64, false, ['10/20', '20/20']],
+    [256, false, ['5/20', '10/20', '15/20', '20/20']],
     [512, false, Array.from({ length: 20 }, (_, i) => `${i + 1}/20`)],
     [256, true, ['1/20', '7/20', '13/20', '19/20', '20/20']],
     [512, true, Array.from({ length: 20 }, (_, i) => `${i + 1}/20`)],
