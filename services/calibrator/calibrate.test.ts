@@ -477,16 +477,16 @@ test('a requested input over the grouping limit settles one step per run up fron
   assert.equal(t.tensors['x']!.count, rows * H * W);
 });
 
-test('the min/max pass groups steps only where the calibrated tensors hold at most 100K values per sample on average, more of them the smaller they are: decided from their inferred shapes, else after a first step alone', async () => {
-  // x [?, n, n] and five tensors of its size: 16 steps per run at 64 x 64 (4,096 values each), 6 at 256 x 256
-  // (65,536: 400K / 65,536), none at 512 x 512, each cut to runs of one size where the shapes are known (20 steps:
-  // 2 runs of 10, 4 of 5); where the tensors come after an op whose output shape is not inferred (CumSum), the
-  // first step runs alone
+test('the min/max pass groups steps only where the calibrated tensors hold at most 250K values per sample on average, more of them the smaller they are: decided from their inferred shapes, else after a first step alone', async () => {
+  // x [?, n, n] and five tensors of its size: 16 steps per run at 64 x 64 (4,096 values each), 15 at 256 x 256
+  // (65,536: 1M / 65,536), none at 512 x 512 (262,144: over 250K on average), each cut to runs of one size where
+  // the shapes are known (20 steps: 2 runs of 10); where the tensors come after an op whose output shape is not
+  // inferred (CumSum), the first step runs alone
   for (const [n, unknownShapes, want] of [
     [64, false, ['10/20', '20/20']],
-    [256, false, ['5/20', '10/20', '15/20', '20/20']],
+    [256, false, ['10/20', '20/20']],
     [512, false, Array.from({ length: 20 }, (_, i) => `${i + 1}/20`)],
-    [256, true, ['1/20', '7/20', '13/20', '19/20', '20/20']],
+    [256, true, ['1/20', '16/20', '20/20']],
     [512, true, Array.from({ length: 20 }, (_, i) => `${i + 1}/20`)],
   ] as const) {
     const src = unknownShapes ? 'cx' : 'x';
