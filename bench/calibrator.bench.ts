@@ -6,7 +6,8 @@
  *  2. Streaming: our peak RSS with the data tiled to 256 samples vs 64 (target <= 1.1x), ppocr_rec and
  *     ppocr_det (data in .npy files read row by row).
  *  3. Cost over inference: minmax and entropy vs bare onnxruntime-node inference over the same feeds
- *     (targets: minmax <= 1.2x, entropy <= 1.5x), and the capture cost per graph optimisation level.
+ *     (targets: minmax <= 1.2x, entropy <= 1.5x), and the capture cost per graph optimisation level; then
+ *     both again in a warm process (the same job 6 times in one process, as a long-lived service runs it).
  *  4. Kernels (native vs TypeScript reference): bench/kernels.bench.ts.
  *
  * Env: CALIB_BENCH=1,2,3 (parts to run; default all), CALIB_BENCH_DET_SAMPLES (default 64 and 256),
@@ -198,9 +199,15 @@ if (parts.has('3')) {
     );
     rows.push(['run', 'wall s', 'x bare (all)', 'peak RSS MB']);
     for (const [label, run] of res) rows.push([label, run.wall_s.toFixed(2), (run.wall_s / bare.wall_s).toFixed(2), mb(run.max_rss_kb)]);
+    // a long-lived service runs its JavaScript warm: the same job 6 times in one process, median of jobs 2-6,
+    // against bare inference measured the same way
+    const warmBare = child({ ...base, method: 'bare', level: 'all', repeat: 6 });
+    const warmMinmax = child({ ...base, method: 'minmax', repeat: 6 });
+    rows.push(['bare inference, warm process (jobs 2-6 of 6 in one process, median)', warmBare.wall_s.toFixed(2), '1.00 (warm)', mb(warmBare.max_rss_kb)]);
+    rows.push(['minmax, warm process (the same)', warmMinmax.wall_s.toFixed(2), `${(warmMinmax.wall_s / warmBare.wall_s).toFixed(2)} (warm)`, mb(warmMinmax.max_rss_kb)]);
     print();
   }
-  console.log('targets: minmax <= 1.2x, entropy <= 1.5x bare inference (wall time of the whole run, model load included, in both)');
+  console.log('targets: minmax <= 1.2x, entropy <= 1.5x bare inference (wall time of the whole job once the model is decoded: session build and runs, in both)');
 }
 
 fs.rmSync(tmp, { recursive: true, force: true });
