@@ -143,22 +143,27 @@ test('requested Constant node outputs are ranged from their values, equal to red
     nodes: [
       constant('k', [0.5, -2.25, 3, 1e-3]),
       constant('bad', [1, NaN, -4, 2]),
+      constant('odd', [1, 9, 2, 0.5, -7]), // the last value outside the two lanes, and the least
+      constant('inf', [1, Infinity, 2]),
       makeNode('Mul', ['x', 'k'], ['y'], 'mul'),
       makeNode('Add', ['y', 'bad'], ['z'], 'add'),
       makeNode('Mul', ['k', 'two'], ['k2'], 'k2'), // derived from a constant (Mul by a positive scalar)
     ],
     inputs: [dvi('x', [null, 4])],
-    outputs: [dvi('z', [null, 4]), dvi('k2', [4])],
+    outputs: [dvi('z', [null, 4]), dvi('k2', [4]), dvi('odd', [5]), dvi('inf', [3])],
     initializers: [onnx.TensorProto.create({ name: 'two', dims: [], dataType: DataType.FLOAT, floatData: [2] }) as never],
   });
   const feeds = [{ name: 'x', dtype: 'float32' as const, dims: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => i - 5.5) }];
-  const tensors = ['k', 'bad', 'y', 'k2'];
+  const tensors = ['k', 'bad', 'y', 'k2', 'odd', 'inf'];
   const fromValues = await ReducingSession.create(model, tensors);
   const inGraph = await ReducingSession.create(model, tensors, { deriveRanges: false, nanChecks: 'all' });
   try {
     const [a, b] = [await fromValues.run(feeds), await inGraph.run(feeds)];
-    for (const t of ['k', 'y', 'k2']) assert.deepEqual(a.get(t), b.get(t), t);
+    for (const t of ['k', 'y', 'k2', 'odd']) assert.deepEqual(a.get(t), b.get(t), t);
     assert.deepEqual(a.get('k'), { min: -2.25, max: 3, size: 4, finite: true });
+    assert.deepEqual(a.get('odd'), { min: -7, max: 9, size: 5, finite: true });
+    assert.equal(a.get('inf')!.finite, false, 'a constant holding Inf is not finite');
+    assert.equal(b.get('inf')!.finite, false);
     assert.deepEqual(a.get('k2'), { min: -4.5, max: 6, size: 4, finite: true });
     assert.equal(a.get('bad')!.finite, false, 'a constant holding NaN is not finite');
     assert.equal(b.get('bad')!.finite, false);

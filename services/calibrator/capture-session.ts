@@ -575,17 +575,29 @@ export class ReducingSession {
 
 /** A constant's range: its size, and finite only where every value is (else it is fetched and counted like any tensor). */
 function rangeOfValues(v: Float32Array): Reduced {
-  // one pass (ppocr_rec's weights held in Constant nodes: ~1M values, ranged before the session is built)
-  let min = Infinity;
-  let max = -Infinity;
-  let nan = false;
-  for (let i = 0; i < v.length; i++) {
+  // One pass without branches (weights are random to a branch predictor), two lanes to halve the dependency
+  // chains: ppocr_rec's 2.7M values held in Constant nodes ~2x faster once optimised. NaN is skipped by the
+  // comparisons and shows in the sums of x * 0 (as does ±Inf, which the min or max shows anyway).
+  let [min0, min1, max0, max1, bad0, bad1] = [Infinity, Infinity, -Infinity, -Infinity, 0, 0];
+  const even = v.length - (v.length & 1);
+  for (let i = 0; i < even; i += 2) {
     const a = v[i]!;
-    if (a < min) min = a;
-    if (a > max) max = a;
-    if (a !== a) nan = true;
+    const b = v[i + 1]!;
+    min0 = a < min0 ? a : min0;
+    max0 = a > max0 ? a : max0;
+    min1 = b < min1 ? b : min1;
+    max1 = b > max1 ? b : max1;
+    bad0 += a * 0;
+    bad1 += b * 0;
   }
-  return { min, max, size: v.length, finite: !nan && Number.isFinite(min) && Number.isFinite(max) };
+  if (even < v.length) {
+    const a = v[even]!;
+    min0 = a < min0 ? a : min0;
+    max0 = a > max0 ? a : max0;
+    bad0 += a * 0;
+  }
+  const [min, max] = [Math.min(min0, min1), Math.max(max0, max1)];
+  return { min, max, size: v.length, finite: bad0 + bad1 === 0 && Number.isFinite(min) && Number.isFinite(max) };
 }
 
 /** The least of v[from, from + n), NaN where one is NaN. */
