@@ -7,6 +7,7 @@ import { computeTable, symmetricInt8Scale } from './methods.js';
 import { calibratorKernels, kernelsOnFirstUse } from './kernels.js';
 import { encodeNpy, openNpz, readAll } from '../core/npy.js';
 import path from 'node:path';
+import ort from 'onnxruntime-node';
 import { zipSync } from 'fflate';
 import { InvalidArgument } from '../core/errors.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationTable } from '../core/quant-types.js';
@@ -298,6 +299,49 @@ test('the min/max pass groups steps by default, and goes on step by step where t
   assert.deepEqual(runs, [10]);
   for (const k of ['lb', 'ma']) {
     assert.ok(Math.abs(g4.ranges[k].min - g1.ranges[k].min) <= 1e-6 && Math.abs(g4.ranges[k].max - g1.ranges[k].max) <= 1e-6, k);
+  }
+});
+
+test('onnxruntime refusing the session with every dim fixed, or a grouped run in it, is noted and the pass goes on in one for any dim 0 (fault injection)', async () => {
+  // our shape rules are strict enough that no model of ours reaches these paths: onnxruntime's refusals are injected
+  const n = 64;
+  const rows = 20;
+  const model = buildModel({
+    nodes: [makeNode('Relu', ['x'], ['a'], 'a'), makeNode('Neg', ['x'], ['b'], 'b')],
+    inputs: [dvi('x', [null, n, n])],
+    outputs: ['a', 'b'].map((o) => dvi(o, [null, n, n])),
+  });
+  const x = Float32Array.from({ length: rows * n * n }, (_, i) => Math.fround(((i * 7919) % 10007) / 1000 - 5));
+  const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, n, n], data: x } } };
+  const tensors = ['x', 'a', 'b'];
+  const ranges = (t: Awaited<ReturnType<typeof collectStatistics>>) => tensors.map((k) => [t.tensors[k]!.min, t.tensors[k]!.max, t.tensors[k]!.count]);
+  const want = ranges(await collectStatistics(model, { method: 'minmax', tensors, data }));
+  const fixedBatch = (bytes: Uint8Array) => {
+    const m = onnx.ModelProto.decode(bytes) as unknown as { graph: { input: { type: { tensorType: { shape: { dim: { dimValue?: unknown }[] } } } }[] } };
+    return Number(m.graph.input[0]?.type.tensorType.shape.dim[0]?.dimValue ?? 0) > 1;
+  };
+  const create = ort.InferenceSession.create;
+  const patched = (fault: 'build' | 'run') =>
+    (async (bytes: Uint8Array, ...rest: unknown[]) => {
+      if (fault === 'build' && fixedBatch(bytes)) throw new Error('injected: no session with these dims');
+      const session = await (create as (...a: unknown[]) => Promise<ort.InferenceSession>)(bytes, ...rest);
+      if (fault === 'run' && fixedBatch(bytes)) session.run = () => Promise.reject(new Error('injected: this run failed'));
+      return session;
+    }) as typeof create;
+  try {
+    for (const [fault, note, steps] of [
+      ['build', /no session with every dim fixed \(.*injected: no session/, ['10/20', '20/20']],
+      ['run', /one step at a time: a run of 10 grouped steps failed \(.*injected: this run failed/, ['10/20', ...Array.from({ length: 10 }, (_, i) => `${i + 11}/20`)]],
+    ] as const) {
+      ort.InferenceSession.create = patched(fault);
+      const seen: string[] = [];
+      const t = await collectStatistics(model, { method: 'minmax', tensors, data, onProgress: (p) => seen.push(`${p.step}/${p.steps}`) });
+      assert.ok(t.notes.some((m) => note.test(m)), `${fault}: ${t.notes.join(' | ')}`);
+      assert.deepEqual(seen, steps, fault);
+      assert.deepEqual(ranges(t), want, fault);
+    }
+  } finally {
+    ort.InferenceSession.create = create;
   }
 });
 
