@@ -12,7 +12,7 @@ import { zipSync } from 'fflate';
 import { InvalidArgument } from '../core/errors.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationTable } from '../core/quant-types.js';
 import { loadModel } from '../core/onnx/index.js';
-import { dvi, twoInputModel } from '../../test/helpers/calib-models.js';
+import { dvi, fiveTensorModel, twoInputModel } from '../../test/helpers/calib-models.js';
 import { buildModel, makeNode } from '../../test/helpers/tiny-models.js';
 import { DataType, onnx } from '../core/onnx/index.js';
 import { dataPath, modelPath, tmpDir, GOLDENS_DIR } from '../../test/helpers/shared.js';
@@ -533,20 +533,7 @@ test('the min/max pass groups steps only where the calibrated tensors hold at mo
     [256, true, ['1/20', '16/20', '20/20']],
     [512, true, Array.from({ length: 20 }, (_, i) => `${i + 1}/20`)],
   ] as const) {
-    const src = unknownShapes ? 'cx' : 'x';
-    const model = buildModel({
-      nodes: [
-        ...(unknownShapes ? [makeNode('CumSum', ['x', 'axis'], ['cx'], 'cumsum')] : []),
-        makeNode('Relu', [src], ['a'], 'a'),
-        makeNode('Neg', [src], ['b'], 'b'),
-        makeNode('Abs', [src], ['c'], 'c'),
-        makeNode('Sigmoid', [src], ['d'], 'd'),
-        makeNode('Tanh', [src], ['e'], 'e'),
-      ],
-      inputs: [dvi('x', [null, n, n])],
-      outputs: ['a', 'b', 'c', 'd', 'e'].map((o) => dvi(o, [null, n, n])),
-      initializers: [onnx.TensorProto.create({ name: 'axis', dims: [], dataType: DataType.INT64, int64Data: [0] }) as never],
-    });
+    const model = fiveTensorModel(n, unknownShapes);
     const rows = 20;
     const x = Float32Array.from({ length: rows * n * n }, (_, i) => Math.fround(((i * 7919) % 10007) / 1000 - 5));
     const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, n, n], data: x } } };

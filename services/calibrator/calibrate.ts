@@ -5,14 +5,14 @@
  * O(samples × activation size).
  */
 import type { ModelProto } from '../core/onnx/index.js';
-import { defaultOpset, loadModel } from '../core/onnx/index.js';
-import { inferShapes, prod, type Shape } from './tensor-shapes.js';
+import { loadModel } from '../core/onnx/index.js';
 import { Cancelled, InvalidArgument } from '../core/errors.js';
 import type { CalibrationMethod, CalibrationTable } from '../core/quant-types.js';
 import { CALIBRATION_METHODS } from '../core/quant-types.js';
 import { planCalibration, type CalibrationDataSpec, type CalibrationPlan, type Feed } from './calibration-data.js';
 import { CaptureSession, ReducingSession, checkCapturable, type CaptureSessionOptions, type Captured, type Reduced } from './capture-session.js';
 import { kernelsOnFirstUse, type CalibratorKernels } from './kernels.js';
+import { MAX_GROUP_STEPS, groupSteps, planReductionRuns } from './reduction-runs.js';
 import { observeBatch } from './collectors/minmax.js';
 import { ortAbsCollect, ortAbsCollectFixed, ortAbsEmptyHistogram, ortCollect, ortEmptyHistogram, WIDE_THRESHOLD } from './collectors/ort-histogram.js';
 import { torchCollect } from './collectors/torch-histogram.js';
@@ -81,9 +81,10 @@ export interface CalibrateOptions {
    * Steps per run in the min/max pass, which reduces every tensor inside the graph right after it is
    * produced. Grouping amortises onnxruntime's per-node cost over the reductions (bench/calibrator.bench.ts
    * part 3). Only when every input has a dynamic batch dimension and the calibrated tensors are small enough
-   * (MAX_GROUPED_*: larger ones gain nothing and multiply onnxruntime's arena); by default 4 steps, and up
-   * to 16 where the tensors are smaller still (groupSteps). If a grouped run fails (a model that fixes its
-   * batch inside the graph), the pass goes on one step per run and says so in the notes.
+   * (reduction-runs.ts: larger ones gain nothing and multiply onnxruntime's arena); by default 4 steps, and
+   * up to 16 where the tensors are smaller still, cut to runs of one size where the shapes are known. If a
+   * grouped run fails (a model that fixes its batch inside the graph), the pass goes on one step per run and
+   * says so in the notes.
    */
   reductionStepsPerRun?: number;
   session?: CaptureSessionOptions;
@@ -98,59 +99,6 @@ export interface CalibrateOptions {
   alwaysCollectHistograms?: boolean;
 }
 
-
-/** the min/max pass groups steps only while no calibrated tensor holds more than this many values per sample (4 MB of float32)... */
-const MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE = 1 << 20;
-/**
- * ... and the calibrated tensors hold at most this many values per sample on average. Grouping saves
- * onnxruntime's per-node cost where each reduction has little to do, and loses cache locality where each has
- * much. First measured with 100K (2-vCPU AVX-512 VM, x bare inference, grouped vs one step per run): ppocr_cls
- * 15K values per tensor 1.44x vs 1.90x; ppocr_rec with onnxruntime's 722 tensors 74K, 2.08x vs 3.56x;
- * ultraface_rfb320 78K, even. Since the sessions are built with fixed dims and runs of one size, ppocr_rec with
- * graph-analyzer's 147 tensors (122K) gains too: 4 steps per run 1.11x against 1.24x one step per run (medians
- * of 10 alternated rounds; peak RSS 217 vs 192 MB, bare inference 219 MB).
- */
-const MAX_GROUPED_MEAN_ELEMENTS_PER_SAMPLE = 250_000;
-
-/** Steps per run where the tensors are at the limits above; smaller tensors get more, up to MAX_GROUP_STEPS. */
-const DEFAULT_GROUP_STEPS = 4;
-/**
- * Groups grow while a run's tensors stay within 4x the per-sample limits (4M values the largest, 1M on
- * average): ppocr_cls, 15K values per tensor, 16 steps per run 1.10x bare inference against 1.22x with 4
- * (medians of 12 alternated rounds, 2-vCPU EPYC); onnxruntime's 722 ppocr_rec tensors, 74K, 5 steps as 4.
- */
-const MAX_GROUP_STEPS = 16;
-
-/**
- * Steps per run of the min/max pass, given each calibrated tensor's values per sample: 1 where they are
- * over the limits above, else `requested` where the caller set it, else 4 to 16 by their size.
- */
-function groupSteps(perSample: Iterable<number>, requested: number | undefined): number {
-  let [largest, total, n] = [0, 0, 0];
-  for (const v of perSample) {
-    largest = Math.max(largest, v);
-    total += v;
-    n++;
-  }
-  const mean = total / Math.max(1, n);
-  if (largest > MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE || mean > MAX_GROUPED_MEAN_ELEMENTS_PER_SAMPLE) return 1;
-  if (requested !== undefined) return requested;
-  const fit = Math.min(
-    Math.floor((DEFAULT_GROUP_STEPS * MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE) / Math.max(1, largest)),
-    Math.floor((DEFAULT_GROUP_STEPS * MAX_GROUPED_MEAN_ELEMENTS_PER_SAMPLE) / Math.max(1, mean)),
-  );
-  return Math.max(DEFAULT_GROUP_STEPS, Math.min(MAX_GROUP_STEPS, fit));
-}
-
-/**
- * Steps per run that cut `n` steps into runs of one size: the largest divisor of n from ceil(group / 2) to
- * `group` (just `group` where the caller asked for it), or undefined where there is none.
- */
-function evenGroup(n: number, group: number, requested: boolean): number | undefined {
-  if (n <= group) return n;
-  for (let g = group; g >= (requested ? group : Math.ceil(group / 2)); g--) if (n % g === 0) return g;
-  return undefined;
-}
 
 function checkOptions(opts: CalibrateOptions): void {
   if (!CALIBRATION_METHODS.includes(opts.method)) {
@@ -281,49 +229,12 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       // kernels, ranges within a few 1e-6 of 'basic'); where a histogram pass follows, the capture level,
       // so that both passes see the same values (docs/compatibility.md).
       const level = opts.session?.graphOptimizationLevel ?? (rangesDecide ? 'all' : undefined);
-      // The grouping is decided by the calibrated tensors' sizes: before the first run where their shapes follow
-      // from the data's dims (tensor-shapes.ts), else from the first step, which then runs alone (below). Where
-      // the pass runs one step at a time and every step feeds the same dims, the session is built with all of
-      // them fixed, dim 0 too (onnxruntime then folds the shape nodes away: ppocr_det's five runs ~25 ms faster).
-      let sized = false;
-      const inputRowElements = (t: string): number => inputDims.get(t)?.slice(1).reduce<number>((a, b) => a * (b ?? 0), 1) ?? 0;
-      if (reductionGroup > 1 && opts.tensors.some((t) => inputRowElements(t) > MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE)) {
-        reductionGroup = 1;
-        sized = true;
-      }
-      // (the shapes are inferred for a group's feed, which the session then needs not infer again)
-      const oneStep = reductionGroup > 1 ? plan.sameStepDims(start, end) : undefined;
-      const fullyKnown = oneStep && [...oneStep.values()].every((d) => d.every((x) => x !== null)) ? (oneStep as Map<string, number[]>) : undefined;
-      /** the feed dims of `steps` grouped steps, and the shapes inferred for them */
-      const shapesOf = (steps: number) => {
-        const dims = new Map([...fullyKnown!].map(([name, d]) => [name, d.length ? [d[0]! * steps, ...d.slice(1)] : []]));
-        return { dims, shapes: inferShapes(model.graph!, dims, defaultOpset(model)) };
-      };
-      let knownShapes: { dims: Map<string, number[]>; shapes: Map<string, Shape> } | undefined;
-      let knownSteps = 0;
-      if (fullyKnown) {
-        const candidateSteps = Math.min(reductionGroup, end - start);
-        const candidate = shapesOf(candidateSteps);
-        const groupRows = plan.stepRows(start) * candidateSteps;
-        const perSample = opts.tensors.map((t) => candidate.shapes.get(t)).map((s) => (s ? prod(s) : undefined));
-        if (perSample.every((v) => v !== undefined)) {
-          sized = true;
-          reductionGroup = groupSteps(perSample.map((v) => v! / Math.max(1, groupRows)), opts.reductionStepsPerRun);
-          if (Math.min(reductionGroup, end - start) === candidateSteps) [knownShapes, knownSteps] = [candidate, candidateSteps];
-        }
-      }
-      // Runs of equal size get a session with every dim fixed, dim 0 too: one step at a time, or groups that cut
-      // the range evenly (ppocr_cls: 4 runs of 16 samples; onnxruntime builds and runs it ~10 ms faster)
-      let fixedDims: Map<string, (number | null)[]> | undefined;
-      if (reductionGroup === 1) fixedDims = plan.sameStepDims(start, end);
-      else if (sized && fullyKnown) {
-        const even = evenGroup(end - start, reductionGroup, opts.reductionStepsPerRun !== undefined);
-        if (even !== undefined) {
-          reductionGroup = even;
-          if (knownSteps !== even) knownShapes = shapesOf(even);
-          fixedDims = knownShapes!.dims;
-        }
-      }
+      // steps per run, decided before the first run where the shapes follow from the data's dims (reduction-runs.ts)
+      const planned = planReductionRuns(model, plan, opts.tensors, { start, end }, reductionGroup, opts.reductionStepsPerRun);
+      reductionGroup = planned.group;
+      let sized = planned.sized;
+      let fixedDims = planned.fixedDims;
+      const knownShapes = planned.knownShapes;
       const sessionOptions = { ...opts.session, graphOptimizationLevel: level, absMin: opts.method === 'percentile' };
       /** a session for feeds of any dim 0, where the fixed one fails to build or a grouped run fails in it */
       const dynamicSession = async () => {

@@ -91,3 +91,24 @@ export function withNaNAt(model: ModelProto, t: string, dims: number[], at: numb
   });
   return { ...model, graph: { ...g, node: nodes, initializer: [...g.initializer, makeFloatTensor(`${t}__nan`, dims, mask)] } } as ModelProto;
 }
+
+/**
+ * x [?, n, n] and five elementwise tensors of its size (a..e); with `unknownShapes`, they follow a CumSum (cx),
+ * whose output shape tensor-shapes.ts does not infer. The min/max pass's grouping tests use it.
+ */
+export function fiveTensorModel(n: number, unknownShapes = false): ModelProto {
+  const src = unknownShapes ? 'cx' : 'x';
+  return buildModel({
+    nodes: [
+      ...(unknownShapes ? [makeNode('CumSum', ['x', 'axis'], ['cx'], 'cumsum')] : []),
+      makeNode('Relu', [src], ['a'], 'a'),
+      makeNode('Neg', [src], ['b'], 'b'),
+      makeNode('Abs', [src], ['c'], 'c'),
+      makeNode('Sigmoid', [src], ['d'], 'd'),
+      makeNode('Tanh', [src], ['e'], 'e'),
+    ],
+    inputs: [dvi('x', [null, n, n])],
+    outputs: ['a', 'b', 'c', 'd', 'e'].map((o) => dvi(o, [null, n, n])),
+    initializers: [onnx.TensorProto.create({ name: 'axis', dims: [], dataType: DataType.INT64, int64Data: [0] }) as never],
+  });
+}
