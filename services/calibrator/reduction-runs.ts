@@ -17,8 +17,9 @@ const MAX_GROUPED_TENSOR_ELEMENTS_PER_SAMPLE = 1 << 20;
  * much. First measured with 100K (2-vCPU AVX-512 VM, x bare inference, grouped vs one step per run): ppocr_cls
  * 15K values per tensor 1.44x vs 1.90x; ppocr_rec with onnxruntime's 722 tensors 74K, 2.08x vs 3.56x;
  * ultraface_rfb320 78K, even. Since the sessions are built with fixed dims and runs of one size, ppocr_rec with
- * graph-analyzer's 147 tensors (122K) gains too: 4 steps per run 1.11x against 1.24x one step per run (medians
- * of 10 alternated rounds; peak RSS 217 vs 192 MB, bare inference 219 MB).
+ * graph-analyzer's 147 tensors (~115K; its weights held in Constant nodes do not grow with the batch) gains
+ * too: 8 steps per run 1.11x against 1.24x one step per run (medians of 10 alternated rounds; peak RSS 217
+ * vs 192 MB, bare inference 219 MB).
  */
 const MAX_GROUPED_MEAN_ELEMENTS_PER_SAMPLE = 250_000;
 
