@@ -431,21 +431,23 @@ class BackgroundInflatedArray implements ArraySource {
   private failure: InvalidArgument | null = null;
   readonly loaded: Promise<void>;
 
+  readonly dtype: NpDtype;
+  readonly shape: readonly number[];
+
   constructor(
     readonly name: string,
-    readonly dtype: NpDtype,
-    readonly shape: readonly number[],
     private readonly header: NpyHeader,
     private comp: Uint8Array | null,
     private readonly size: number,
     private readonly file: string,
   ) {
+    [this.dtype, this.shape] = [header.dtype, header.shape];
     this.loaded = new Promise((resolve) => {
       zlib.inflateRaw(comp!, inflateOptions(size), (err, bytes) => {
         if (this.memory === null && this.failure === null) {
           try {
             if (err) throw corruptEntry(file, name, err);
-            this.memory = new MemoryArray(name, dtype, shape, entryData(bytes, header, file, name));
+            this.hold(bytes);
           } catch (e) {
             this.failure = e as InvalidArgument;
           }
@@ -454,6 +456,11 @@ class BackgroundInflatedArray implements ArraySource {
         resolve();
       });
     });
+  }
+
+  /** the inflated entry's values, held for the reads */
+  private hold(bytes: Uint8Array): MemoryArray {
+    return (this.memory = new MemoryArray(this.name, this.dtype, this.shape, entryData(bytes, this.header, this.file, this.name)));
   }
 
   /** the header of a deflated entry from the first bytes of its stream, or null where they do not hold it whole */
@@ -474,8 +481,7 @@ class BackgroundInflatedArray implements ArraySource {
 
   readRows(start: number, count: number): NpTypedArray {
     if (this.failure) throw this.failure;
-    this.memory ??= new MemoryArray(this.name, this.dtype, this.shape, entryData(inflatedEntry(this.comp!, this.size, this.file, this.name), this.header, this.file, this.name));
-    return this.memory.readRows(start, count);
+    return (this.memory ?? this.hold(inflatedEntry(this.comp!, this.size, this.file, this.name))).readRows(start, count);
   }
 }
 
@@ -504,7 +510,7 @@ export function openNpz(file: string, opts: { wholeInflateMaxBytes?: number; inf
       } else if (ent.method === 8 && ent.size <= wholeMax) {
         const comp = opts.inflateInBackground ? readAt(fd, dataOffset, ent.compSize) : null;
         const h = comp && BackgroundInflatedArray.header(comp, file, key);
-        if (h) out.set(key, new BackgroundInflatedArray(key, h.dtype, h.shape, h, comp, ent.size, file));
+        if (h) out.set(key, new BackgroundInflatedArray(key, h, comp, ent.size, file));
         else out.set(key, inflateWhole(fd, file, key, dataOffset, ent.compSize, ent.size));
       } else if (ent.method === 8) {
         out.set(key, new DeflateEntryArray(key, file, dataOffset, ent.compSize));
