@@ -150,7 +150,7 @@ if (parts.has('3')) {
   const detPrepared = prepareFile(model('ppocr_det'));
   saveModel(detPrepared.model, detModel);
   fs.writeFileSync(detOurs, JSON.stringify(analyze(detPrepared.model, { quantizeMode: 'int8' }).tensorsToCalibrate));
-  // and ppocr_cls: small samples (1.7M calibrated values each), so the min/max pass groups 16 per run
+  // and ppocr_cls: small samples (1.7M calibrated values each), so the min/max pass groups 8 per run
   const clsOurs = path.join(tmp, 'ppocr_cls.ours.json');
   const clsModel = path.join(tmp, 'ppocr_cls.prepared.onnx');
   const clsPrepared = prepareFile(model('ppocr_cls'));

@@ -94,7 +94,7 @@ test('progress is reported once per run: per batch, or per group of batches in t
   assert.deepEqual(seen, ['minmax:1/5:1', 'minmax:2/5:2', 'minmax:3/5:3', 'minmax:4/5:4', 'minmax:5/5:5']);
   const seen1: string[] = [];
   await calibrate(model, { method: 'minmax', tensors: ['ma'], data, onProgress: (p) => seen1.push(`${p.phase}:${p.step}/${p.steps}:${p.samples}`) });
-  assert.deepEqual(seen1, ['minmax:5/5:5']); // tiny tensors (inferred shapes, before the first run): up to 16 steps per run
+  assert.deepEqual(seen1, ['minmax:5/5:5']); // tiny tensors (inferred shapes, before the first run): up to 8 steps per run
   const seen2: string[] = [];
   await calibrate(model, { method: 'entropy', tensors: ['ma'], data, histogram: { numBins: 512 }, onProgress: (p) => seen2.push(p.phase) });
   assert.deepEqual(seen2, ['minmax', ...Array(5).fill('collect')]);
@@ -284,19 +284,19 @@ test('the min/max pass groups steps by default, and goes on step by step where t
   const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, 4], data: Float32Array.from({ length: rows * 4 }, (_, i) => Math.sin(i) * 3) } } };
   const steps: number[] = [];
   const t = await calibrate(model, { method: 'minmax', tensors: ['rx', 'r'], data, onProgress: (p) => steps.push(p.step) });
-  assert.ok(t.notes?.some((n) => /one step at a time: a run of 9 grouped steps failed/.test(n)), String(t.notes));
+  assert.ok(t.notes?.some((n) => /one step at a time: a run of 8 grouped steps failed/.test(n)), String(t.notes));
   const xs = data.arrays.x.data;
   assert.equal(t.ranges['rx'].min, Math.min(...xs));
   assert.equal(t.ranges['rx'].max, Math.max(...xs));
   assert.equal(t.samples, rows);
   assert.equal(steps.at(-1), rows);
-  // grouping steps where the model allows it (here all 10 in one run: tiny tensors): the same ranges as one step per run
+  // grouping steps where the model allows it (here 2 runs of 5: tiny tensors, 8 at most, cut evenly): the same ranges as one step per run
   const m2 = twoInputModel();
   const d2 = twoInputData(10, (i) => 0.5 + i);
   const runs: number[] = [];
   const g4 = await calibrate(m2, { method: 'minmax', tensors: ['lb', 'ma'], data: d2, onProgress: (p) => runs.push(p.step) });
   const g1 = await calibrate(m2, { method: 'minmax', tensors: ['lb', 'ma'], data: d2, reductionStepsPerRun: 1 });
-  assert.deepEqual(runs, [10]);
+  assert.deepEqual(runs, [5, 10]);
   for (const k of ['lb', 'ma']) {
     assert.ok(Math.abs(g4.ranges[k].min - g1.ranges[k].min) <= 1e-6 && Math.abs(g4.ranges[k].max - g1.ranges[k].max) <= 1e-6, k);
   }
@@ -330,8 +330,8 @@ test('onnxruntime refusing the session with every dim fixed, or a grouped run in
     }) as typeof create;
   try {
     for (const [fault, note, steps] of [
-      ['build', /no session with every dim fixed \(.*injected: no session/, ['10/20', '20/20']],
-      ['run', /one step at a time: a run of 10 grouped steps failed \(.*injected: this run failed/, ['10/20', ...Array.from({ length: 10 }, (_, i) => `${i + 11}/20`)]],
+      ['build', /no session with every dim fixed \(.*injected: no session/, ['5/20', '10/20', '15/20', '20/20']],
+      ['run', /one step at a time: a run of 5 grouped steps failed \(.*injected: this run failed/, ['5/20', ...Array.from({ length: 15 }, (_, i) => `${i + 6}/20`)]],
     ] as const) {
       ort.InferenceSession.create = patched(fault);
       const seen: string[] = [];
@@ -448,7 +448,7 @@ test('min/max pass: scalar, rank-1 and rank-2 activations (views with and withou
     col: range(m.filter((_, q) => q % 3 === 1)),
   };
   const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, 4], data: x } } };
-  for (const reductionStepsPerRun of [1, 4]) {
+  for (const reductionStepsPerRun of [1, 4, 6]) {
     const t = await collectStatistics(model, { method: 'minmax', tensors: Object.keys(expected), data, reductionStepsPerRun });
     for (const [name, [lo, hi]] of Object.entries(expected)) {
       const s = t.tensors[name]!;
@@ -461,7 +461,7 @@ test('min/max pass: scalar, rank-1 and rank-2 activations (views with and withou
   }
 });
 
-test('min/max pass: rank-3 and rank-4 activations reduced in per-channel rows give exact ranges and counts, NaN included', async () => {
+test('min/max pass: rank-3 and rank-4 activations reduced in per-channel rows (or per-sample rows, six samples per run) give exact ranges and counts, NaN included', async () => {
   const [C, H, W] = [2, 3, 4];
   const scale = [1.5, -2];
   const model = buildModel({
@@ -488,7 +488,7 @@ test('min/max pass: rank-3 and rank-4 activations reduced in per-channel rows gi
   };
   const expected: Record<string, number[]> = { y: range(y), r3: range([...x]) };
   const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, C, H, W], data: x } } };
-  for (const reductionStepsPerRun of [1, 4]) {
+  for (const reductionStepsPerRun of [1, 4, 6]) {
     const t = await collectStatistics(model, { method: 'minmax', tensors: Object.keys(expected), data, reductionStepsPerRun });
     for (const [name, [lo, hi]] of Object.entries(expected)) {
       const s = t.tensors[name]!;
@@ -522,15 +522,15 @@ test('a requested input over the grouping limit settles one step per run up fron
 });
 
 test('the min/max pass groups steps only where the calibrated tensors hold at most 250K values per sample on average, more of them the smaller they are: decided from their inferred shapes, else after a first step alone', async () => {
-  // x [?, n, n] and five tensors of its size: 16 steps per run at 64 x 64 (4,096 values each), 15 at 256 x 256
-  // (65,536: 1M / 65,536), none at 512 x 512 (262,144: over 250K on average), each cut to runs of one size where
-  // the shapes are known (20 steps: 2 runs of 10); where the tensors come after an op whose output shape is not
-  // inferred (CumSum), the first step runs alone
+  // x [?, n, n] and five tensors of its size: 8 steps per run (the most) at 64 x 64 (4,096 values each) and at
+  // 256 x 256 (65,536: 1M / 65,536 would allow 15), none at 512 x 512 (262,144: over 250K on average), each cut
+  // to runs of one size where the shapes are known (20 steps: 4 runs of 5); where the tensors come after an op
+  // whose output shape is not inferred (CumSum), the first step runs alone
   for (const [n, unknownShapes, want] of [
-    [64, false, ['10/20', '20/20']],
-    [256, false, ['10/20', '20/20']],
+    [64, false, ['5/20', '10/20', '15/20', '20/20']],
+    [256, false, ['5/20', '10/20', '15/20', '20/20']],
     [512, false, Array.from({ length: 20 }, (_, i) => `${i + 1}/20`)],
-    [256, true, ['1/20', '16/20', '20/20']],
+    [256, true, ['1/20', '9/20', '17/20', '20/20']],
     [512, true, Array.from({ length: 20 }, (_, i) => `${i + 1}/20`)],
   ] as const) {
     const model = fiveTensorModel(n, unknownShapes);

@@ -303,10 +303,18 @@ export class ReducingSession {
     private readonly constants: ReadonlyMap<string, Reduced>,
     /** the reduced tensors sized from their inferred shapes (no Shape/Cast in the graph), with their views' axes */
     private readonly sizedStatically: ReadonlyMap<string, RowView>,
+    /** each reduced tensor's Flatten axis: 1 for one row per sample, 2 for one per sample and channel */
+    private readonly rowAxes: ReadonlyMap<string, number>,
     /** the graph the reduced tensors are computed by, for shapes at each run's feed dims */
     private readonly needed: GraphProto,
     private readonly opset: number,
   ) {}
+
+  /** How a tensor reduced in the graph is cut into rows (undefined for one that is not reduced there). */
+  rowsOf(tensor: string): 'sample' | 'sample and channel' | undefined {
+    const axis = this.rowAxes.get(tensor);
+    return axis === undefined ? undefined : axis === 1 ? 'sample' : 'sample and channel';
+  }
 
   /** row sizes by feed dims: a grouped pass feeds at most three different ones */
   private readonly sizesByDims = new Map<string, Map<string, RowSizes>>();
@@ -406,7 +414,13 @@ export class ReducingSession {
       for (const [name, d] of opts.inputDims ?? []) probe.set(name, d.map((x) => x ?? 1));
       probeShapes = opts.knownShapes?.shapes ?? inferShapes(neededGraph, probe, v);
     }
+    // Where each run holds several samples, one row per sample already spreads a tensor's reductions over the
+    // threads, and hands back far fewer values to fold than one row per sample and channel (ppocr_cls, 8 samples
+    // per run: 838K row values over the pass to 22K). A tensor whose channel rows a scaled range reads keeps them.
+    const threads = opts.intraOpNumThreads ?? os.availableParallelism();
+    const rowsPerSample = (s: Shape | undefined): boolean => s !== undefined && s.length >= 1 && s[0]! >= Math.max(2, threads) * MIN_SAMPLE_ROWS_PER_THREAD;
     const sizedStatically = new Map<string, RowView>();
+    const rowAxes = new Map<string, number>();
     const parts: string[][] = [];
     for (const [t, k] of byPositionDesc) {
       const p = `${P}_${k}`;
@@ -422,7 +436,8 @@ export class ReducingSession {
         viewed = `${p}_u`;
         nodes.push(v >= 13 ? mk('Unsqueeze', [t, axisInput(-1)], viewed) : mk('Unsqueeze', [t], viewed, { axes: [-1] }));
       }
-      const axis = rank !== undefined && rank >= 3 ? 2 : 1;
+      const axis = rank !== undefined && rank >= 3 && !(rowsPerSample(probeShapes.get(t)) && !rowSources.has(t)) ? 2 : 1;
+      rowAxes.set(t, axis);
       nodes.push(mk('Flatten', [viewed], `${p}_rows`, { axis }));
       const sized = probeShapes.has(t);
       if (sized) sizedStatically.set(t, { unsqueezed, axis });
@@ -463,7 +478,7 @@ export class ReducingSession {
         : `onnxruntime could not load the model with min/max reductions: ${m}`,
     );
     const graphOrder = [...byPositionDesc].reverse().map(([t]) => t);
-    const reducing = new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true, constants, sizedStatically, neededGraph, v);
+    const reducing = new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true, constants, sizedStatically, rowAxes, neededGraph, v);
     if (opts.knownShapes) reducing.rowSizesAt(opts.knownShapes.dims, opts.knownShapes.shapes);
     return reducing;
   }
@@ -572,6 +587,9 @@ export class ReducingSession {
 // The per-row results are folded by small functions of their own: V8 optimises them after a few calls, where a
 // loop inside run() (called once per batch) stayed in the interpreter for most of a short pass (ppocr_cls: ~30 of
 // its ~60 ms of JavaScript per pass).
+
+/** Rows per thread from which a tensor of rank >= 3 is reduced one row per sample instead of per sample and channel. */
+const MIN_SAMPLE_ROWS_PER_THREAD = 2;
 
 /** A constant's range: its size, and finite only where every value is (else it is fetched and counted like any tensor). */
 function rangeOfValues(v: Float32Array): Reduced {

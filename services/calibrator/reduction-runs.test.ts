@@ -13,21 +13,22 @@ function planned(n: number, rows: number, opts: { unknownShapes?: boolean; reque
 }
 
 test('runs of the min/max pass: groups by the tensors sizes, cut to runs of one size with every dim fixed', () => {
-  // 4,096 values per tensor: 16 per run; 64 steps are 4 runs of 16, 20 steps 2 of 10, 10 steps one run
-  assert.deepEqual(planned(64, 64), { group: 16, sized: true, fixed: [16, 64, 64], known: [16, 64, 64] });
-  assert.deepEqual(planned(64, 20), { group: 10, sized: true, fixed: [10, 64, 64], known: [10, 64, 64] });
-  assert.deepEqual(planned(64, 10), { group: 10, sized: true, fixed: [10, 64, 64], known: [10, 64, 64] });
-  // steps [3, 20): 17, a prime over 16: runs of 16 and 1, dim 0 left free
-  assert.deepEqual(planned(64, 20, { start: 3 }), { group: 16, sized: true, fixed: undefined, known: [16, 64, 64] });
+  // 4,096 values per tensor: 8 per run; 64 steps are 8 runs of 8, 20 steps 4 of 5, 10 steps 2 of 5, 6 steps one run
+  assert.deepEqual(planned(64, 64), { group: 8, sized: true, fixed: [8, 64, 64], known: [8, 64, 64] });
+  assert.deepEqual(planned(64, 20), { group: 5, sized: true, fixed: [5, 64, 64], known: [5, 64, 64] });
+  assert.deepEqual(planned(64, 10), { group: 5, sized: true, fixed: [5, 64, 64], known: [5, 64, 64] });
+  assert.deepEqual(planned(64, 6), { group: 6, sized: true, fixed: [6, 64, 64], known: [6, 64, 64] });
+  // steps [3, 20): 17, a prime over 8: runs of 8, 8 and 1, dim 0 left free
+  assert.deepEqual(planned(64, 20, { start: 3 }), { group: 8, sized: true, fixed: undefined, known: [8, 64, 64] });
   // the caller's group is kept: cut evenly only where it divides the steps
   assert.deepEqual(planned(64, 20, { requested: 3 }), { group: 3, sized: true, fixed: undefined, known: [3, 64, 64] });
   assert.deepEqual(planned(64, 20, { requested: 5 }), { group: 5, sized: true, fixed: [5, 64, 64], known: [5, 64, 64] });
-  // 65,536 values: 15 per run (1M / 65,536 on average), cut to 10 for 20 steps
-  assert.deepEqual(planned(256, 20), { group: 10, sized: true, fixed: [10, 256, 256], known: [10, 256, 256] });
+  // 65,536 values: 8 per run (the most; 1M / 65,536 on average would allow 15), cut to 5 for 20 steps
+  assert.deepEqual(planned(256, 20), { group: 5, sized: true, fixed: [5, 256, 256], known: [5, 256, 256] });
   // 262,144 values, over 250K on average: one step per run, built for one step's dims
   assert.deepEqual(planned(512, 20), { group: 1, sized: true, fixed: [1, 512, 512], known: undefined });
   // shapes not inferred: undecided until the first step has run alone, dims left free
-  assert.deepEqual(planned(64, 20, { unknownShapes: true }), { group: 16, sized: false, fixed: undefined, known: undefined });
+  assert.deepEqual(planned(64, 20, { unknownShapes: true }), { group: 8, sized: false, fixed: undefined, known: undefined });
   // steps that cannot be grouped: one per run, built for one step's dims
   assert.deepEqual(planned(64, 20, { requested: 1 }), { group: 1, sized: false, fixed: [1, 64, 64], known: undefined });
 });

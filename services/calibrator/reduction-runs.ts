@@ -27,10 +27,13 @@ const MAX_GROUPED_MEAN_ELEMENTS_PER_SAMPLE = 250_000;
 const DEFAULT_GROUP_STEPS = 4;
 /**
  * Groups grow while a run's tensors stay within 4x the per-sample limits (4M values the largest, 1M on
- * average): ppocr_cls, 15K values per tensor, 16 steps per run 1.10x bare inference against 1.22x with 4
- * (medians of 12 alternated rounds, 2-vCPU EPYC); onnxruntime's 722 ppocr_rec tensors, 74K, 5 steps as 4.
+ * average), up to 8 steps. ppocr_cls (15K values per tensor, 38K the largest) on a 2-vCPU Zen 4 EPYC: 16 steps
+ * per run 1.10x bare inference against 1.22x with 4 (medians of 12 alternated rounds). On a 2-vCPU Zen 5 EPYC
+ * (1 MB L2 per core), where a fresh page costs ~11 us to fault in: 4 steps 1.22x, 8 1.25x, 16 1.35x, 32 1.61x
+ * (10 rounds): every sample more in a run grows onnxruntime's arena, whose pages each process faults in once.
+ * 8 is the compromise. onnxruntime's 722 ppocr_rec tensors (74K) and graph-analyzer's 147 (122K) get 4 or 5.
  */
-export const MAX_GROUP_STEPS = 16;
+export const MAX_GROUP_STEPS = 8;
 
 /**
  * Steps per run of the min/max pass, given each calibrated tensor's values per sample: 1 where they are
@@ -80,7 +83,7 @@ export interface ReductionRuns {
  * grouped), `requested` the caller's reductionStepsPerRun. An input over the per-sample limit runs one step
  * at a time. Where every step feeds the same dims and the shapes follow from them, the group is chosen from
  * the tensors' sizes (groupSteps) and cut to one that divides the steps evenly (evenGroup), so that every run
- * feeds the same dims and the session is built with all of them fixed (ppocr_cls: 4 runs of 16 samples;
+ * feeds the same dims and the session is built with all of them fixed (ppocr_cls: 8 runs of 8 samples;
  * onnxruntime builds and runs it ~10 ms faster). One step per run over steps of equal dims is built fixed too
  * (onnxruntime then folds the shape nodes away: ppocr_det's five runs ~25 ms faster).
  */

@@ -85,7 +85,15 @@ test('scaled ranges equal the reduced ones bit for bit, one and four samples per
   const model = seModel();
   const derived = await ReducingSession.create(model, TENSORS);
   const reduced = await ReducingSession.create(model, TENSORS, { deriveRanges: false });
+  // built for four samples per run: tensors are cut one row per sample, except those whose channel rows the
+  // scaled ranges read
+  const inputDims = new Map<string, number[]>([['x', [4, 4, 5, 6]], ['y', [1, 4, 5, 6]], ['z', [4, 1, 5, 6]]]);
+  const fixed = await ReducingSession.create(model, TENSORS, { inputDims });
   assert.deepEqual([...derived.scaled.keys()].sort(), ['m', 'p', 'pb', 'q', 'r', 's', 's2']);
+  assert.deepEqual([...fixed.scaled.keys()].sort(), ['m', 'p', 'pb', 'q', 'r', 's', 's2']);
+  for (const t of ['x', 'a', 'b']) assert.equal(fixed.rowsOf(t), 'sample and channel', t);
+  for (const t of ['sig', 'w']) assert.equal(fixed.rowsOf(t), 'sample', t);
+  for (const t of ['sig', 'w']) assert.equal(derived.rowsOf(t), 'sample and channel', `${t}, any dim 0`);
   for (const n of [1, 4]) {
     const x = Float32Array.from({ length: n * 120 }, (_, i) => Math.fround(Math.sin(i * 0.91) * 3 + (i % 7) * 0.01));
     const feeds = [
@@ -96,14 +104,17 @@ test('scaled ranges equal the reduced ones bit for bit, one and four samples per
     const a = await derived.run(feeds);
     const b = await reduced.run(feeds);
     for (const t of TENSORS.filter((u) => u !== 'm' && u !== 'q')) assert.deepEqual(a.get(t), b.get(t), `${t}, ${n} per run`);
+    if (n === 4) {
+      const c = await fixed.run(feeds);
+      for (const t of TENSORS.filter((u) => u !== 'm' && u !== 'q')) assert.deepEqual(c.get(t), b.get(t), `${t}, built for 4 per run`);
+    }
     // z [n, 1, 5, 6] * g [1, 4, 1, 1]: z's rows (one per sample) do not line up with g's (one per channel)
     assert.equal(a.get('m')!.finite, false);
     // x + x * b with a negative factor in b: not derived
     assert.ok(b.get('b')!.min < 0);
     assert.equal(a.get('q')!.finite, false);
   }
-  await derived.release();
-  await reduced.release();
+  await Promise.all([derived.release(), reduced.release(), fixed.release()]);
   // through the whole pass, NaN in x included: every count and range equals the tensors' own
   const x = Float32Array.from({ length: 4 * 120 }, (_, i) => Math.sin(i * 0.37) * 2);
   x[17] = NaN;
