@@ -50,11 +50,13 @@ export const upCommand: Command = {
     });
     for (const { entry, server } of mesh.servers) process.stdout.write(`${entry.name}\t${server.address}\t${entry.grpcName}\n`);
     if (mesh.metricsServer) process.stdout.write(`metrics\thttp://127.0.0.1:${mesh.metricsServer.port}/metrics\n`);
-    process.stdout.write('ready\n');
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    // listening for the signals before saying ready: a supervisor may send one as soon as it reads the line
+    const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
     });
+    process.stdout.write('ready\n');
+    const signal = await stopSignal;
     await mesh.stop(signal);
     process.stdout.write('stopped\n');
     return 0;
