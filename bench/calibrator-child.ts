@@ -1,7 +1,7 @@
 /**
  * One measured run for bench/calibrator.bench.ts, in its own process so that peak RSS is clean.
  *   node --import tsx bench/calibrator-child.ts <json args>
- * args: { model, data?, tensors (file of a JSON list) | tensorList, method | 'bare', level?, range?, repeat? }
+ * args: { model, data?, tensors (file of a JSON list) | tensorList, method | 'bare', level?, range?, repeat?, keepSessions? }
  * Prints one JSON line: wall seconds, CPU seconds (all threads), peak RSS (KB) of this process, samples.
  * `repeat` n > 1: the whole job n times in this process; wall seconds are the median of
  * jobs 2..n (JavaScript warm, as in a long-lived service), CPU seconds are all jobs'.
@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import { loadModel } from '../services/core/onnx/index.js';
 import { calibrate } from '../services/calibrator/calibrate.js';
-import { CaptureSession } from '../services/calibrator/capture-session.js';
+import { CaptureSession, type ReducingSession } from '../services/calibrator/capture-session.js';
+import { SessionCache } from '../services/calibrator/session-cache.js';
 import { planCalibration } from '../services/calibrator/calibration-data.js';
 import type { CalibrationMethod } from '../services/core/quant-types.js';
 
@@ -29,8 +30,11 @@ interface Args {
   fixInputDims?: boolean;
   /** the whole job this many times in one process (see above) */
   repeat?: number;
+  /** minmax/entropy: keep the built session between the repeated jobs, as the calibrator service does */
+  keepSessions?: boolean;
 }
 const a = JSON.parse(process.argv[2]!) as Args;
+const sessions = a.keepSessions ? { cache: new SessionCache<ReducingSession>(2), model: a.model } : undefined;
 const tensors: string[] = a.tensors ? JSON.parse(fs.readFileSync(a.tensors, 'utf8')) : [];
 const c0 = process.cpuUsage();
 let samples = 0;
@@ -61,7 +65,7 @@ async function runJob(model: ReturnType<typeof loadModel>): Promise<number> {
     await s.release();
     plan.close();
   } else {
-    const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: a.level ? { graphOptimizationLevel: a.level } : undefined, histogramRange: a.histogramRange, stepsPerRun: a.stepsPerRun, reductionStepsPerRun: a.reductionStepsPerRun, histogram: a.numBins ? { numBins: a.numBins } : undefined, alwaysCollectHistograms: a.alwaysCollectHistograms });
+    const t = await calibrate(model, { method: a.method, tensors, data: { kind: 'file', path: a.data }, session: a.level ? { graphOptimizationLevel: a.level } : undefined, histogramRange: a.histogramRange, stepsPerRun: a.stepsPerRun, reductionStepsPerRun: a.reductionStepsPerRun, histogram: a.numBins ? { numBins: a.numBins } : undefined, alwaysCollectHistograms: a.alwaysCollectHistograms, sessions });
     samples = t.samples;
   }
   return samples;

@@ -5,6 +5,8 @@ import { calibrate, collectStatistics, globalRangesOf } from './calibrate.js';
 import { mergeStatistics, mergeToTable } from './merge.js';
 import { computeTable, symmetricInt8Scale } from './methods.js';
 import { calibratorKernels, kernelsOnFirstUse } from './kernels.js';
+import { SessionCache } from './session-cache.js';
+import type { ReducingSession } from './capture-session.js';
 import { encodeNpy, openNpz, readAll } from '../core/npy.js';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -335,7 +337,9 @@ test('onnxruntime refusing the session with every dim fixed, or a grouped run in
     ] as const) {
       ort.InferenceSession.create = patched(fault);
       const seen: string[] = [];
-      const t = await collectStatistics(model, { method: 'minmax', tensors, data, onProgress: (p) => seen.push(`${p.step}/${p.steps}`) });
+      const cache = new SessionCache<ReducingSession>(2);
+      const t = await collectStatistics(model, { method: 'minmax', tensors, data, onProgress: (p) => seen.push(`${p.step}/${p.steps}`), sessions: { cache, model: fault } });
+      assert.equal(cache.size, 0, `${fault}: the session for any dim 0 it fell back to is not kept under the fixed dims' key`);
       assert.ok(t.notes.some((m) => note.test(m)), `${fault}: ${t.notes.join(' | ')}`);
       assert.deepEqual(seen, steps, fault);
       assert.deepEqual(ranges(t), want, fault);

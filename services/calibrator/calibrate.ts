@@ -13,6 +13,7 @@ import { planCalibration, type CalibrationDataSpec, type CalibrationPlan, type F
 import { CaptureSession, ReducingSession, checkCapturable, type CaptureSessionOptions, type Captured, type Reduced } from './capture-session.js';
 import { kernelsOnFirstUse, type CalibratorKernels } from './kernels.js';
 import { MAX_GROUP_STEPS, groupSteps, planReductionRuns } from './reduction-runs.js';
+import { sessionKey, type SessionCache } from './session-cache.js';
 import { observeBatch } from './collectors/minmax.js';
 import { ortAbsCollect, ortAbsCollectFixed, ortAbsEmptyHistogram, ortCollect, ortEmptyHistogram, WIDE_THRESHOLD } from './collectors/ort-histogram.js';
 import { torchCollect } from './collectors/torch-histogram.js';
@@ -82,12 +83,18 @@ export interface CalibrateOptions {
    * produced. Grouping amortises onnxruntime's per-node cost over the reductions (bench/calibrator.bench.ts
    * part 3). Only when every input has a dynamic batch dimension and the calibrated tensors are small enough
    * (reduction-runs.ts: larger ones gain nothing and multiply onnxruntime's arena); by default 4 steps, and
-   * up to 16 where the tensors are smaller still, cut to runs of one size where the shapes are known. If a
+   * up to 8 where the tensors are smaller still, cut to runs of one size where the shapes are known. If a
    * grouped run fails (a model that fixes its batch inside the graph), the pass goes on one step per run and
    * says so in the notes.
    */
   reductionStepsPerRun?: number;
   session?: CaptureSessionOptions;
+  /**
+   * Built min/max sessions kept between jobs of a long-lived process (session-cache.ts): `model` names the
+   * model's bytes (their sha256). A job takes the session built for the same model, tensors, options and feed
+   * dims where one is idle, and hands it back when it went well.
+   */
+  sessions?: { cache: SessionCache<ReducingSession>; model: string };
   onProgress?: (p: CalibrationProgress) => void;
   signal?: AbortSignal;
   /** kernels to use (default: native when built, else the TS reference, chosen on first use). */
@@ -239,14 +246,20 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       /** a session for feeds of any dim 0, where the fixed one fails to build or a grouped run fails in it */
       const dynamicSession = async () => {
         fixedDims = undefined;
+        cacheKey = undefined;
         return ReducingSession.create(model, opts.tensors, { ...sessionOptions, inputDims });
       };
-      try {
-        reducing = await ReducingSession.create(model, opts.tensors, { ...sessionOptions, inputDims: fixedDims ?? inputDims, knownShapes });
-      } catch (e) {
-        if (!(e instanceof InvalidArgument) || fixedDims === undefined || reductionGroup === 1) throw e;
-        stats.notes.push(`min/max pass: no session with every dim fixed (${e.message.slice(0, 200)})`);
-        reducing = await dynamicSession();
+      // a session kept from an earlier job with the same model, tensors, options and feed dims (session-cache.ts)
+      let cacheKey = opts.sessions && sessionKey([opts.sessions.model, opts.tensors, { ...sessionOptions, inputDims: undefined }, [...(fixedDims ?? inputDims)]]);
+      reducing = (cacheKey !== undefined && opts.sessions!.cache.take(cacheKey)) || null;
+      if (!reducing) {
+        try {
+          reducing = await ReducingSession.create(model, opts.tensors, { ...sessionOptions, inputDims: fixedDims ?? inputDims, knownShapes });
+        } catch (e) {
+          if (!(e instanceof InvalidArgument) || fixedDims === undefined || reductionGroup === 1) throw e;
+          stats.notes.push(`min/max pass: no session with every dim fixed (${e.message.slice(0, 200)})`);
+          reducing = await dynamicSession();
+        }
       }
       await plan.loaded();
       let samples = 0;
@@ -319,8 +332,10 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
         opts.onProgress?.({ phase: 'minmax', step: j - start, steps: end - start, samples, elapsedMs: Date.now() - t0 });
         i = j;
       }
-      await reducing.release();
+      const done = reducing;
       reducing = null;
+      if (cacheKey !== undefined) await opts.sessions!.cache.give(cacheKey, done);
+      else await done.release();
       return samples;
     };
 

@@ -9,6 +9,7 @@ import { CalibrationMethod, QuantizeMode } from '../../gen/modelopt/v1/common.js
 import { dataPath, modelPath } from '../../test/helpers/shared.js';
 import { startService, grpcStatus } from '../../test/helpers/service-harness.js';
 import { calibratorService } from './server.js';
+import { calibrationSessions } from './session-cache.js';
 
 const svc = await startService('calibrator', calibratorService, CalibratorServiceClient);
 const { client, runtime } = svc;
@@ -86,4 +87,14 @@ test('CaptureActivations streams each activation and a tensor bundle artifact', 
   const bundle = decodeTensorBundle(await runtime.artifacts.get(ref));
   assert.deepEqual(bundle.map((b) => [b.name, b.shape]), [[t, [64, 256]]]);
   assert.ok(msgs.filter((m) => m.progress).length >= 32);
+});
+
+test('a second Calibrate of the same model, tensors and data runs in the session the first one built, with the same table', async () => {
+  const sessions = calibrationSessions();
+  const req = { model, tensorNames: tensors, method: CalibrationMethod.CALIBRATION_METHOD_MINMAX, calibrationData: data };
+  const first = await calibrateOnce(req);
+  const hits = sessions.hits;
+  const second = await calibrateOnce(req);
+  assert.equal(sessions.hits, hits + 1, 'the second job took the kept session');
+  assert.deepEqual(second.result.table, first.result.table);
 });

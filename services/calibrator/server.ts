@@ -14,7 +14,7 @@ import { QuantizeMode as PbMode, type ArtifactRef } from '../../gen/modelopt/v1/
 import { defineService, serverStream, unary, type ServiceRegistration } from '../core/grpc/handlers.js';
 import { methodFromProto } from '../core/grpc/convert.js';
 import type { ServiceDeps } from '../core/service-main.js';
-import { readModel } from '../core/runtime.js';
+import { readModel, readModelWithDigest } from '../core/runtime.js';
 import { InvalidArgument } from '../core/errors.js';
 import { encodeTensorBundle } from '../core/tensor-bundle.js';
 import { TENSOR_BUNDLE_MEDIA_TYPE, withArtifactFile } from '../core/pipeline/quantize-flow.js';
@@ -22,6 +22,7 @@ import { collectStatistics, type CalibrationProgress } from './calibrate.js';
 import { computeTable } from './methods.js';
 import { mergeStatistics } from './merge.js';
 import { captureActivations } from './capture-activations.js';
+import { calibrationSessions } from './session-cache.js';
 import { calibratorKernels } from './kernels.js';
 import { globalRangesFromProto, histogramOptionsFromProto, histogramRangeFromProto, statisticsFromProto, statisticsToProto, tableToProto } from './wire.js';
 
@@ -66,13 +67,15 @@ function dataFile(ref: ArtifactRef): string {
 
 export function calibratorService(deps: CalibratorDeps): ServiceRegistration<typeof CalibratorServiceService> {
   const store = deps.runtime.artifacts;
+  // built min/max sessions kept for the next job of the same model (shards of one model, resubmissions)
+  const sessions = calibrationSessions();
   const withData = <T>(ref: ArtifactRef | undefined, fn: (file?: string) => Promise<T>): Promise<T> =>
     ref?.uri ? withArtifactFile(store, ref, dataFile(ref), fn) : fn();
 
   return defineService(CalibratorServiceService, {
     calibrate: serverStream(async function* (req: CalibrateRequest, ctx) {
       if (!req.model?.uri) throw new InvalidArgument('model artifact is required');
-      const model = await readModel(store, req.model);
+      const { model, sha256 } = await readModelWithDigest(store, req.model);
       const method = req.quantizeMode === PbMode.QUANTIZE_MODE_FP8 ? 'distribution' : methodFromProto(req.method);
       const range = req.shardStart === 0 && req.shardEnd === 0 ? undefined : { start: req.shardStart, end: req.shardEnd };
       yield* withProgress<CalibrationProgress, Awaited<ReturnType<typeof collectStatistics>>>(
@@ -90,6 +93,7 @@ export function calibratorService(deps: CalibratorDeps): ServiceRegistration<typ
               stopAfterRanges: req.rangesOnly,
               signal: ctx.signal,
               onProgress: push,
+              sessions: { cache: sessions, model: sha256 },
             }),
           ),
         (p) => ({

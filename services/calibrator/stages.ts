@@ -5,19 +5,20 @@
  */
 import type { StageHandler } from '../core/pipeline/runner.js';
 import type { MeshRuntime } from '../core/runtime.js';
-import { readModel } from '../core/runtime.js';
+import { readModelWithDigest } from '../core/runtime.js';
 import { encodeTensorBundle } from '../core/tensor-bundle.js';
 import type { AnalysisResult, CalibrationMethod } from '../core/quant-types.js';
 import { ROLES, TENSOR_BUNDLE_MEDIA_TYPE, dataFileName, getJson, putJson, requireInput, withArtifactFile } from '../core/pipeline/quantize-flow.js';
 import { calibrate } from './calibrate.js';
 import { captureActivations } from './capture-activations.js';
+import { calibrationSessions } from './session-cache.js';
 
 export function stageHandlers(runtime: MeshRuntime): Record<string, StageHandler> {
   const store = runtime.artifacts;
   return {
     calibrate: async (ctx) => {
       const cfg = ctx.stage.config;
-      const model = await readModel(store, requireInput(ctx.inputs, ROLES.model, 'calibrate'));
+      const { model, sha256 } = await readModelWithDigest(store, requireInput(ctx.inputs, ROLES.model, 'calibrate'));
       const analysis = await getJson<AnalysisResult>(store, requireInput(ctx.inputs, ROLES.analysis, 'calibrate'), 'analysis');
       const data = ctx.inputs[ROLES.calibrationData];
       const withData = <T>(fn: (file?: string) => Promise<T>): Promise<T> => (data ? withArtifactFile(store, data, dataFileName(data, 'calibration'), fn) : fn());
@@ -40,6 +41,7 @@ export function stageHandlers(runtime: MeshRuntime): Record<string, StageHandler
           method,
           tensors: analysis.tensorsToCalibrate,
           data: file ? { kind: 'file', path: file } : undefined,
+          sessions: { cache: calibrationSessions(), model: sha256 },
           onProgress: (p) => {
             ctx.progress.report(p.steps > 0 ? p.step / p.steps : 0, `${p.phase} ${p.step}/${p.steps}`, { done: p.step, total: p.steps });
           },

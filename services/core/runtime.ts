@@ -3,6 +3,7 @@
  * embedded mode, the JetStream object store in the cluster) and the event bus (in-memory or NATS),
  * plus helpers to move models in and out of the store.
  */
+import { createHash } from 'node:crypto';
 import { ArtifactRouter, type ArtifactRef, type ArtifactStore } from './artifacts/index.js';
 import { createEventBus, type EventBus } from './events/index.js';
 import { decodeModel, encodeModel } from './onnx/model.js';
@@ -41,9 +42,15 @@ export async function createRuntime(config: RuntimeConfig): Promise<MeshRuntime>
 
 /** Reads and decodes a model artifact (sha256 verified by the store). */
 export async function readModel(store: ArtifactStore, ref: ArtifactRef | undefined, what = 'model'): Promise<ModelProto> {
+  return (await readModelWithDigest(store, ref, what)).model;
+}
+
+/** readModel, and the sha256 of the model's bytes (the reference's where it gives one: the store verified it). */
+export async function readModelWithDigest(store: ArtifactStore, ref: ArtifactRef | undefined, what = 'model'): Promise<{ model: ModelProto; sha256: string }> {
   if (!ref || !ref.uri) throw new InvalidArgument(`${what}: no artifact reference given`);
   const bytes = await store.get(ref);
-  return decodeModel(bytes, `${what} ${ref.uri}`);
+  const model = decodeModel(bytes, `${what} ${ref.uri}`);
+  return { model, sha256: ref.sha256 || createHash('sha256').update(bytes).digest('hex') };
 }
 
 export async function writeModel(store: ArtifactStore, model: ModelProto): Promise<ArtifactRef> {
