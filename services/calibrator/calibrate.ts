@@ -13,7 +13,7 @@ import { planCalibration, type CalibrationDataSpec, type CalibrationPlan, type F
 import { CaptureSession, ReducingSession, checkCapturable, type CaptureSessionOptions, type Captured, type Reduced } from './capture-session.js';
 import { kernelsOnFirstUse, type CalibratorKernels } from './kernels.js';
 import { MAX_GROUP_STEPS, groupSteps, planReductionRuns } from './reduction-runs.js';
-import { sessionKey, type SessionCache } from './session-cache.js';
+import { sessionKey, type CalibrationSession, type SessionCache } from './session-cache.js';
 import { observeBatch } from './collectors/minmax.js';
 import { ortAbsCollect, ortAbsCollectFixed, ortAbsEmptyHistogram, ortCollect, ortEmptyHistogram, WIDE_THRESHOLD } from './collectors/ort-histogram.js';
 import { torchCollect } from './collectors/torch-histogram.js';
@@ -90,11 +90,11 @@ export interface CalibrateOptions {
   reductionStepsPerRun?: number;
   session?: CaptureSessionOptions;
   /**
-   * Built min/max sessions kept between jobs of a long-lived process (session-cache.ts): `model` names the
-   * model's bytes (their sha256). A job takes the session built for the same model, tensors, options and feed
-   * dims where one is idle, and hands it back when it went well.
+   * Built sessions kept between jobs of a long-lived process (session-cache.ts): `model` names the model's
+   * bytes (their sha256). A job takes the min/max session and the capture session built for the same model,
+   * tensors, options and feed dims where they are idle, and hands them back when it went well.
    */
-  sessions?: { cache: SessionCache<ReducingSession>; model: string };
+  sessions?: { cache: SessionCache<CalibrationSession>; model: string };
   onProgress?: (p: CalibrationProgress) => void;
   signal?: AbortSignal;
   /** kernels to use (default: native when built, else the TS reference, chosen on first use). */
@@ -161,7 +161,23 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
   let reducing: ReducingSession | null = null;
   // sessions are built for the dims the data has (CaptureSessionOptions.inputDims)
   const inputDims = plan.feedDims();
-  const captureSession = async () => (capture ??= await CaptureSession.create(model, opts.tensors, { ...opts.session, inputDims }));
+  // sessions kept from an earlier job of this model (session-cache.ts): the capture session by its own key
+  const kept = opts.sessions;
+  const captureKey = kept && sessionKey(['capture', kept.model, opts.tensors, { ...opts.session, inputDims: undefined }, [...inputDims]]);
+  const keptCapture = () => {
+    const s = captureKey === undefined ? undefined : kept!.cache.take(captureKey);
+    return s instanceof CaptureSession ? s : undefined;
+  };
+  const captureSession = async () => (capture ??= keptCapture() ?? (await CaptureSession.create(model, opts.tensors, { ...opts.session, inputDims })));
+  /** the job went well: its capture session is handed back for the next one */
+  const succeeded = async (stats: CalibrationStatistics): Promise<CalibrationStatistics> => {
+    if (capture && captureKey !== undefined) {
+      const done = capture;
+      capture = null;
+      await kept!.cache.give(captureKey, done);
+    }
+    return stats;
+  };
   try {
     checkCapturable(model, opts.tensors);
     const start = opts.range?.start ?? 0;
@@ -250,8 +266,9 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
         return ReducingSession.create(model, opts.tensors, { ...sessionOptions, inputDims });
       };
       // a session kept from an earlier job with the same model, tensors, options and feed dims (session-cache.ts)
-      let cacheKey = opts.sessions && sessionKey([opts.sessions.model, opts.tensors, { ...sessionOptions, inputDims: undefined }, [...(fixedDims ?? inputDims)]]);
-      reducing = (cacheKey !== undefined && opts.sessions!.cache.take(cacheKey)) || null;
+      let cacheKey = kept && sessionKey(['reducing', kept.model, opts.tensors, { ...sessionOptions, inputDims: undefined }, [...(fixedDims ?? inputDims)]]);
+      const keptReducing = cacheKey === undefined ? undefined : kept!.cache.take(cacheKey);
+      reducing = keptReducing instanceof ReducingSession ? keptReducing : null;
       if (!reducing) {
         try {
           reducing = await ReducingSession.create(model, opts.tensors, { ...sessionOptions, inputDims: fixedDims ?? inputDims, knownShapes });
@@ -334,7 +351,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       }
       const done = reducing;
       reducing = null;
-      if (cacheKey !== undefined) await opts.sessions!.cache.give(cacheKey, done);
+      if (cacheKey !== undefined) await kept!.cache.give(cacheKey, done);
       else await done.release();
       return samples;
     };
@@ -353,7 +370,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
         if (opts.stopAfterRanges) {
           stats.phase = 'ranges';
           for (const s of Object.values(stats.tensors)) annotate(s);
-          return stats;
+          return succeeded(stats);
         }
       }
       if (opts.method === 'entropy' && entropyHasSingleCandidate(hopts) && !opts.alwaysCollectHistograms) {
@@ -367,7 +384,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
           for (let i = start; i < end; i++) stats.samples += plan.stepRows(i);
         }
         for (const s of Object.values(stats.tensors)) annotate(s);
-        return stats;
+        return succeeded(stats);
       }
       const ranges: Record<string, GlobalRange> = opts.globalRanges ?? globalRangesOf(stats);
       for (const s of Object.values(stats.tensors)) {
@@ -407,7 +424,7 @@ export async function collectStatistics(modelOrPath: ModelProto | string, option
       });
     }
     for (const s of Object.values(stats.tensors)) annotate(s);
-    return stats;
+    return succeeded(stats);
   } finally {
     await (capture as CaptureSession | null)?.release().catch(() => undefined);
     await (reducing as ReducingSession | null)?.release().catch(() => undefined);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { collectStatistics } from './calibrate.js';
 import { ReducingSession } from './capture-session.js';
-import { SessionCache, sessionKey } from './session-cache.js';
+import { SessionCache, sessionKey, type CalibrationSession } from './session-cache.js';
 import { Cancelled } from '../core/errors.js';
 import { loadModel } from '../core/onnx/index.js';
 import { fiveTensorModel } from '../../test/helpers/calib-models.js';
@@ -105,4 +105,24 @@ test('the cache keeps at most maxIdle sessions, releasing the least recently han
   assert.throws(() => new SessionCache(-1), RangeError);
   assert.equal(sessionKey(['m', ['a'], { level: 'all' }]), sessionKey(['m', ['a'], { level: 'all' }]));
   assert.notEqual(sessionKey(['m', ['a'], { level: 'all' }]), sessionKey(['m', ['a', 'b'], { level: 'all' }]));
+});
+
+test('a histogram method keeps both its sessions (min/max pass and capture pass) and the next job takes both', async () => {
+  const cache = new SessionCache<CalibrationSession>(4);
+  const n = 16;
+  const rows = 12;
+  const model = fiveTensorModel(n);
+  const x = Float32Array.from({ length: rows * n * n }, (_, i) => Math.sin(i * 0.11) * 3);
+  const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, n, n], data: x } } };
+  const tensors = ['x', 'a', 'b', 'c', 'd', 'e'];
+  const table = (s: Stats) => JSON.stringify(Object.values(s.tensors).map((t) => [t.min, t.max, t.count, t.ortAbs ? Array.from(t.ortAbs.hist) : null]));
+  const plain = await collectStatistics(model, { method: 'percentile', tensors, data });
+  assert.ok(Object.values(plain.tensors).every((t) => t.ortAbs && t.ortAbs.hist.length === 2048), 'percentile histograms to compare');
+  const first = await collectStatistics(model, { method: 'percentile', tensors, data, sessions: { cache, model: 'five' } });
+  assert.deepEqual([cache.hits, cache.misses, cache.size], [0, 2, 2]);
+  const second = await collectStatistics(model, { method: 'percentile', tensors, data, sessions: { cache, model: 'five' } });
+  assert.deepEqual([cache.hits, cache.misses, cache.size], [2, 2, 2]);
+  assert.equal(table(first), table(plain));
+  assert.equal(table(second), table(plain));
+  await cache.clear();
 });

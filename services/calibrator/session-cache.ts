@@ -1,5 +1,5 @@
 /**
- * Built min/max sessions kept between jobs of a long-lived calibrator. A worker that calibrates shard after
+ * Built sessions kept between jobs of a long-lived calibrator. A worker that calibrates shard after
  * shard of one model (a sharded cluster run, or the same job resubmitted) builds the same session every
  * time: onnxruntime's build of the model and its ~300 reduction nodes, the analyses that decide them
  * (ReducingSession.create), and the arena's first touch. Handing the session back after a job lets the next
@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidArgument } from '../core/errors.js';
-import type { ReducingSession } from './capture-session.js';
+import type { CaptureSession, ReducingSession } from './capture-session.js';
 
 export interface Releasable {
   release(): Promise<void>;
@@ -71,13 +71,16 @@ export function sessionKey(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
+/** The sessions a calibration job builds: the min/max pass's, and the capture session of histogram passes. */
+export type CalibrationSession = ReducingSession | CaptureSession;
+
 /** Sessions kept in a calibrator process: MODELOPT_CALIBRATION_SESSIONS of them (default 2; 0 keeps none). */
-let processSessions: SessionCache<ReducingSession> | undefined;
-export function calibrationSessions(): SessionCache<ReducingSession> {
+let processSessions: SessionCache<CalibrationSession> | undefined;
+export function calibrationSessions(): SessionCache<CalibrationSession> {
   if (!processSessions) {
     const raw = process.env.MODELOPT_CALIBRATION_SESSIONS ?? '2';
     if (!/^\d+$/.test(raw)) throw new InvalidArgument(`MODELOPT_CALIBRATION_SESSIONS: expected a count of sessions, got "${raw}"`);
-    processSessions = new SessionCache<ReducingSession>(Number(raw));
+    processSessions = new SessionCache<CalibrationSession>(Number(raw));
   }
   return processSessions;
 }
