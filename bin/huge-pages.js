@@ -31,15 +31,18 @@ export function transparentHugePageMode(file = '/sys/kernel/mm/transparent_hugep
 }
 
 /**
- * The environment to start again with, or undefined where there is nothing to gain: huge pages are the
- * kernel's default already ('always') or off ('never'), a hugetlb tunable is set already, or
- * MODELOPT_HUGE_PAGES=0 turns this off.
+ * The environment to start again with, or undefined where there is nothing to gain or it would get in the
+ * way: huge pages are the kernel's default already ('always') or off ('never'), a hugetlb tunable is set
+ * already, MODELOPT_HUGE_PAGES=0 turns this off, or a debugger is asked for (a second process would not get
+ * the inspector's port).
  * @param {NodeJS.ProcessEnv} env
  * @param {string | undefined} thpMode
+ * @param {readonly string[]} [execArgv]
  * @returns {NodeJS.ProcessEnv | undefined}
  */
-export function hugePagesEnv(env, thpMode) {
+export function hugePagesEnv(env, thpMode, execArgv = []) {
   if (thpMode !== 'madvise' || env.MODELOPT_HUGE_PAGES === '0') return undefined;
+  if ([...execArgv, env.NODE_OPTIONS ?? ''].some((a) => /--inspect/.test(a))) return undefined;
   const tunables = env.GLIBC_TUNABLES ?? '';
   if (/(^|:)glibc\.malloc\.hugetlb=/.test(tunables)) return undefined;
   return { ...env, GLIBC_TUNABLES: tunables ? `${tunables}:${HUGE_PAGES_TUNABLE}` : HUGE_PAGES_TUNABLE };
@@ -53,7 +56,7 @@ export function hugePagesEnv(env, thpMode) {
  * @returns {Promise<number | undefined>}
  */
 export async function relaunchWithHugePages() {
-  const env = hugePagesEnv(process.env, process.platform === 'linux' ? transparentHugePageMode() : undefined);
+  const env = hugePagesEnv(process.env, process.platform === 'linux' ? transparentHugePageMode() : undefined, process.execArgv);
   if (!env) return undefined;
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
   /** @type {[NodeJS.Signals, () => void][]} */

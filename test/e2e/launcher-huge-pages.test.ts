@@ -23,6 +23,9 @@ test('huge pages: asked for only where the kernel leaves them to madvise and no 
   assert.equal(hugePagesEnv({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }, 'madvise'), undefined, 'the user chose');
   assert.equal(hugePagesEnv({ GLIBC_TUNABLES: `glibc.malloc.arena_max=2:${HUGE_PAGES_TUNABLE}` }, 'madvise'), undefined, 'already there');
   assert.equal(hugePagesEnv({ MODELOPT_HUGE_PAGES: '0' }, 'madvise'), undefined, 'turned off');
+  assert.equal(hugePagesEnv({}, 'madvise', ['--inspect-brk=9229']), undefined, 'a debugger holds the port');
+  assert.equal(hugePagesEnv({ NODE_OPTIONS: '--inspect' }, 'madvise'), undefined, 'a debugger holds the port');
+  assert.equal(hugePagesEnv({ NODE_OPTIONS: '--max-old-space-size=8192' }, 'madvise', ['--enable-source-maps'])?.GLIBC_TUNABLES, HUGE_PAGES_TUNABLE);
   for (const mode of ['always', 'never', undefined]) assert.equal(hugePagesEnv({}, mode), undefined, String(mode));
   const f = path.join(tmp, 'enabled');
   fs.writeFileSync(f, 'always [madvise] never\n');
