@@ -14,7 +14,7 @@ import { zipSync } from 'fflate';
 import { InvalidArgument } from '../core/errors.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationTable } from '../core/quant-types.js';
 import { loadModel } from '../core/onnx/index.js';
-import { dvi, fiveTensorModel, twoInputModel } from '../../test/helpers/calib-models.js';
+import { batchFixedInsideModel, dvi, fiveTensorModel, twoInputModel } from '../../test/helpers/calib-models.js';
 import { buildModel, makeNode } from '../../test/helpers/tiny-models.js';
 import { DataType, onnx } from '../core/onnx/index.js';
 import { dataPath, modelPath, tmpDir, GOLDENS_DIR } from '../../test/helpers/shared.js';
@@ -275,13 +275,7 @@ test('stepsPerRun groups steps into one run; min/max and global-range thresholds
 
 test('the min/max pass groups steps by default, and goes on step by step where the model fixes its batch inside', async () => {
   // x [?, 4] → Reshape to [1, 4] (fails for a batch of 4) → r = Relu
-  const shape = onnx.TensorProto.create({ name: 'shape', dims: [2], dataType: DataType.INT64, int64Data: [1, 4] });
-  const model = buildModel({
-    nodes: [makeNode('Reshape', ['x', 'shape'], ['rx'], 'reshape'), makeNode('Relu', ['rx'], ['r'], 'relu')],
-    inputs: [dvi('x', [null, 4])],
-    outputs: [dvi('r', [1, 4])],
-    initializers: [shape as never],
-  });
+  const model = batchFixedInsideModel();
   const rows = 10;
   const data = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [rows, 4], data: Float32Array.from({ length: rows * 4 }, (_, i) => Math.sin(i) * 3) } } };
   const steps: number[] = [];

@@ -5,10 +5,7 @@ import { ReducingSession } from './capture-session.js';
 import { SessionCache, sessionKey, type CalibrationSession } from './session-cache.js';
 import { Cancelled } from '../core/errors.js';
 import { loadModel } from '../core/onnx/index.js';
-import { fiveTensorModel } from '../../test/helpers/calib-models.js';
-import { buildModel, makeNode } from '../../test/helpers/tiny-models.js';
-import { dvi } from '../../test/helpers/calib-models.js';
-import { DataType, onnx } from '../core/onnx/index.js';
+import { batchFixedInsideModel, fiveTensorModel } from '../../test/helpers/calib-models.js';
 import { dataPath, modelPath } from '../../test/helpers/shared.js';
 
 type Stats = Awaited<ReturnType<typeof collectStatistics>>;
@@ -55,13 +52,7 @@ test('only a job that went well hands its session back: a cancelled one releases
   await assert.rejects(job, Cancelled);
   assert.deepEqual([cache.misses, cache.size], [1, 0]);
   // x [?, 4] reshaped to [1, 4] inside: the grouped run fails and the pass goes on in a session for any dim 0
-  const shape = onnx.TensorProto.create({ name: 'shape', dims: [2], dataType: DataType.INT64, int64Data: [1, 4] });
-  const fixedInside = buildModel({
-    nodes: [makeNode('Reshape', ['x', 'shape'], ['rx'], 'reshape'), makeNode('Relu', ['rx'], ['r'], 'relu')],
-    inputs: [dvi('x', [null, 4])],
-    outputs: [dvi('r', [1, 4])],
-    initializers: [shape as never],
-  });
+  const fixedInside = batchFixedInsideModel();
   const d2 = { kind: 'arrays' as const, arrays: { x: { dtype: 'float32' as const, shape: [10, 4], data: Float32Array.from({ length: 40 }, (_, i) => i - 20) } } };
   // (its shapes are not inferred, so the session was built for any dim 0 from the start: it serves the next job)
   const t = await collectStatistics(fixedInside, { method: 'minmax', tensors: ['rx', 'r'], data: d2, sessions: { cache, model: 'fixed-inside' } });

@@ -112,3 +112,14 @@ export function fiveTensorModel(n: number, unknownShapes = false): ModelProto {
     initializers: [onnx.TensorProto.create({ name: 'axis', dims: [], dataType: DataType.INT64, int64Data: [0] }) as never],
   });
 }
+
+/** x [?, 4] reshaped to [1, 4] inside (rx), then r = Relu(rx): a run of more than one sample fails. */
+export function batchFixedInsideModel(): ModelProto {
+  const shape = onnx.TensorProto.create({ name: 'shape', dims: [2], dataType: DataType.INT64, int64Data: [1, 4] });
+  return buildModel({
+    nodes: [makeNode('Reshape', ['x', 'shape'], ['rx'], 'reshape'), makeNode('Relu', ['rx'], ['r'], 'relu')],
+    inputs: [dvi('x', [null, 4])],
+    outputs: [dvi('r', [1, 4])],
+    initializers: [shape as never],
+  });
+}
