@@ -9,8 +9,8 @@
 import fs from 'node:fs';
 import { loadModel } from '../services/core/onnx/index.js';
 import { calibrate } from '../services/calibrator/calibrate.js';
-import { CaptureSession, type ReducingSession } from '../services/calibrator/capture-session.js';
-import { SessionCache } from '../services/calibrator/session-cache.js';
+import { CaptureSession } from '../services/calibrator/capture-session.js';
+import { SessionCache, type CalibrationSession } from '../services/calibrator/session-cache.js';
 import { planCalibration } from '../services/calibrator/calibration-data.js';
 import type { CalibrationMethod } from '../services/core/quant-types.js';
 
@@ -34,7 +34,7 @@ interface Args {
   keepSessions?: boolean;
 }
 const a = JSON.parse(process.argv[2]!) as Args;
-const sessions = a.keepSessions ? { cache: new SessionCache<ReducingSession>(2), model: a.model } : undefined;
+const sessions = a.keepSessions ? { cache: new SessionCache<CalibrationSession>(2), model: a.model } : undefined;
 const tensors: string[] = a.tensors ? JSON.parse(fs.readFileSync(a.tensors, 'utf8')) : [];
 const c0 = process.cpuUsage();
 let samples = 0;

@@ -69,6 +69,15 @@ export function checkCapturable(model: ModelProto, tensors: readonly string[]): 
   if (consts.length) throw new InvalidArgument(`tensor(s) are initializers, not activations: ${consts.slice(0, 10).join(', ')}`);
 }
 
+/**
+ * onnxruntime's intra-op threads for a session: the caller's, else the cores this process may use (onnxruntime's
+ * own default, its count of physical cores, gave run times that doubled from one session to the next on a 2-vCPU
+ * machine).
+ */
+function sessionThreads(opts: CaptureSessionOptions): number {
+  return opts.intraOpNumThreads ?? os.availableParallelism();
+}
+
 /** An onnxruntime CPU session on `model`; a load failure becomes InvalidArgument with `reason(message)`. */
 async function openSession(model: ModelProto, opts: CaptureSessionOptions, reason: (message: string) => string): Promise<ort.InferenceSession> {
   const so: ort.InferenceSession.SessionOptions = {
@@ -76,9 +85,7 @@ async function openSession(model: ModelProto, opts: CaptureSessionOptions, reaso
     executionProviders: ['cpu'],
     logSeverityLevel: 3,
   };
-  // onnxruntime's own default (its count of physical cores) gave run times that doubled from one session
-  // to the next on a 2-vCPU machine; the cores this process may use are measured steadier.
-  so.intraOpNumThreads = opts.intraOpNumThreads ?? os.availableParallelism();
+  so.intraOpNumThreads = sessionThreads(opts);
   try {
     return await ort.InferenceSession.create(encodeModel(model), so);
   } catch (e) {
@@ -417,7 +424,7 @@ export class ReducingSession {
     // Where each run holds several samples, one row per sample already spreads a tensor's reductions over the
     // threads, and hands back far fewer values to fold than one row per sample and channel (ppocr_cls, 8 samples
     // per run: 838K row values over the pass to 22K). A tensor whose channel rows a scaled range reads keeps them.
-    const threads = opts.intraOpNumThreads ?? os.availableParallelism();
+    const threads = sessionThreads(opts);
     const rowsPerSample = (s: Shape | undefined): boolean => s !== undefined && s.length >= 1 && s[0]! >= Math.max(2, threads) * MIN_SAMPLE_ROWS_PER_THREAD;
     const sizedStatically = new Map<string, RowView>();
     const rowAxes = new Map<string, number>();

@@ -67,7 +67,7 @@ function dataFile(ref: ArtifactRef): string {
 
 export function calibratorService(deps: CalibratorDeps): ServiceRegistration<typeof CalibratorServiceService> {
   const store = deps.runtime.artifacts;
-  // built min/max sessions kept for the next job of the same model (shards of one model, resubmissions)
+  // built sessions kept for the next job of the same model (shards of one model, resubmissions)
   const sessions = calibrationSessions();
   const withData = <T>(ref: ArtifactRef | undefined, fn: (file?: string) => Promise<T>): Promise<T> =>
     ref?.uri ? withArtifactFile(store, ref, dataFile(ref), fn) : fn();

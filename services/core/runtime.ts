@@ -42,15 +42,19 @@ export async function createRuntime(config: RuntimeConfig): Promise<MeshRuntime>
 
 /** Reads and decodes a model artifact (sha256 verified by the store). */
 export async function readModel(store: ArtifactStore, ref: ArtifactRef | undefined, what = 'model'): Promise<ModelProto> {
-  return (await readModelWithDigest(store, ref, what)).model;
+  return (await readModelBytes(store, ref, what)).model;
 }
 
 /** readModel, and the sha256 of the model's bytes (the reference's where it gives one: the store verified it). */
 export async function readModelWithDigest(store: ArtifactStore, ref: ArtifactRef | undefined, what = 'model'): Promise<{ model: ModelProto; sha256: string }> {
+  const { model, bytes, given } = await readModelBytes(store, ref, what);
+  return { model, sha256: given || createHash('sha256').update(bytes).digest('hex') };
+}
+
+async function readModelBytes(store: ArtifactStore, ref: ArtifactRef | undefined, what: string): Promise<{ model: ModelProto; bytes: Uint8Array; given: string }> {
   if (!ref || !ref.uri) throw new InvalidArgument(`${what}: no artifact reference given`);
   const bytes = await store.get(ref);
-  const model = decodeModel(bytes, `${what} ${ref.uri}`);
-  return { model, sha256: ref.sha256 || createHash('sha256').update(bytes).digest('hex') };
+  return { model: decodeModel(bytes, `${what} ${ref.uri}`), bytes, given: ref.sha256 };
 }
 
 export async function writeModel(store: ArtifactStore, model: ModelProto): Promise<ArtifactRef> {
