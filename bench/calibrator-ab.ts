@@ -7,7 +7,8 @@
  *   node --import tsx bench/calibrator-ab.ts <case> [rounds] [label=json[@dir] ...]
  *
  * case: ppocr_cls | ppocr_det | ppocr_rec (graph-analyzer's INT8 list) | ppocr_rec_ort (onnxruntime's list on its
- * opset-13 copy; needs Python's onnxruntime). Default variants: bare inference, then minmax. A variant's json is
+ * opset-13 copy; needs Python's onnxruntime). Default variants: bare inference (onnxruntime-node on the file), then
+ * minmax. A variant's json is
  * merged into calibrator-child's arguments (`{"method":"minmax","reductionStepsPerRun":4}`), and `@dir` runs it
  * from another checkout: `git worktree add /tmp/old <commit>`, with node_modules and native/build linked into it.
  * The prepared models and tensor lists are cached in $TMPDIR/modelopt-calib-ab.
@@ -53,7 +54,7 @@ if (!name || !['ppocr_cls', 'ppocr_det', 'ppocr_rec', 'ppocr_rec_ort'].includes(
   process.exit(2);
 }
 const rounds = Number(roundsArg ?? 8);
-const variants = (variantArgs.length ? variantArgs : ['bare={"method":"bare","level":"all"}', 'minmax={"method":"minmax"}']).map((v) => {
+const variants = (variantArgs.length ? variantArgs : ['ort={"method":"ort","level":"all"}', 'minmax={"method":"minmax"}']).map((v) => {
   const eq = v.indexOf('=');
   const rest = v.slice(eq + 1);
   const at = rest.lastIndexOf('@');

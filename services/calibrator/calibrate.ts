@@ -136,7 +136,8 @@ function minAbs(data: Float32Array): number {
 }
 
 function resolveModel(model: ModelProto | string): ModelProto {
-  return typeof model === 'string' ? loadModel(model) : model;
+  // the calibrator never changes a model in place: its sessions are spliced from the file's bytes
+  return typeof model === 'string' ? loadModel(model, { keepSource: true }) : model;
 }
 
 function firstInputRows(plan: CalibrationPlan, feedsDims: number[][]): number {

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import ort from 'onnxruntime-node';
 import type { GraphProto, ModelProto, ValueInfoProto } from '../core/onnx/index.js';
-import { constantNodeValue, defaultOpset, encodeModel, halfToFloat, neededForTargets, onnx, tensorToFloat32 } from '../core/onnx/index.js';
+import { constantNodeValue, defaultOpset, encodeEdited, halfToFloat, neededForTargets, onnx, tensorToFloat32 } from '../core/onnx/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Feed } from './calibration-data.js';
 import { applySteps, derivableRanges, graphConstants, inDefaultDomain, type DerivedRange } from './derived-ranges.js';
@@ -78,8 +78,8 @@ function sessionThreads(opts: CaptureSessionOptions): number {
   return opts.intraOpNumThreads ?? os.availableParallelism();
 }
 
-/** An onnxruntime CPU session on `model`; a load failure becomes InvalidArgument with `reason(message)`. */
-async function openSession(model: ModelProto, opts: CaptureSessionOptions, reason: (message: string) => string): Promise<ort.InferenceSession> {
+/** An onnxruntime CPU session on `model`, an edit of `original`; a load failure becomes InvalidArgument with `reason(message)`. */
+async function openSession(model: ModelProto, original: ModelProto, opts: CaptureSessionOptions, reason: (message: string) => string): Promise<ort.InferenceSession> {
   const so: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opts.graphOptimizationLevel ?? 'basic',
     executionProviders: ['cpu'],
@@ -87,7 +87,7 @@ async function openSession(model: ModelProto, opts: CaptureSessionOptions, reaso
   };
   so.intraOpNumThreads = sessionThreads(opts);
   try {
-    return await ort.InferenceSession.create(encodeModel(model), so);
+    return await ort.InferenceSession.create(encodeEdited(model, original), so);
   } catch (e) {
     throw new InvalidArgument(reason((e as Error).message), { cause: e });
   }
@@ -118,7 +118,7 @@ export class CaptureSession {
     const fetched = tensors.filter((t) => !held.has(t));
     const graph = fetched.length ? { ...g, input, ...cutTo(g, fetched), output: outputsFor(g, fetched) } : { ...g, input };
     const augmented = { ...model, graph } as ModelProto;
-    const session = await openSession(augmented, opts, (m) => `onnxruntime could not load the model: ${m}`);
+    const session = await openSession(augmented, model, opts, (m) => `onnxruntime could not load the model: ${m}`);
     return new CaptureSession(session, [...tensors], new Set(session.inputNames), held);
   }
 
@@ -479,7 +479,7 @@ export class ReducingSession {
     nodes.push(mk('Concat', parts.flat(), ReducingSession.OUT, { axis: 0 }));
     const outputs: ValueInfoProto[] = [onnx.ValueInfoProto.create({ name: ReducingSession.OUT }) as unknown as ValueInfoProto];
     const augmented: ModelProto = { ...model, graph: { ...g, input: withInputDims(g, opts.inputDims), node: nodes, initializer: needed.initializer, output: outputs } } as ModelProto;
-    const session = await openSession(augmented, opts, (m) =>
+    const session = await openSession(augmented, model, opts, (m) =>
       /type|Type/.test(m) && /int|bool/.test(m)
         ? `only float32/float16 activations can be calibrated (${m})`
         : `onnxruntime could not load the model with min/max reductions: ${m}`,

@@ -45,16 +45,19 @@ export async function readModel(store: ArtifactStore, ref: ArtifactRef | undefin
   return (await readModelBytes(store, ref, what)).model;
 }
 
-/** readModel, and the sha256 of the model's bytes (the reference's where it gives one: the store verified it). */
+/**
+ * readModel, and the sha256 of the model's bytes (the reference's where it gives one: the store verified it). For
+ * callers that never change the model in place: the bytes are kept for spliced encodings of edited copies (splice.ts).
+ */
 export async function readModelWithDigest(store: ArtifactStore, ref: ArtifactRef | undefined, what = 'model'): Promise<{ model: ModelProto; sha256: string }> {
-  const { model, bytes, given } = await readModelBytes(store, ref, what);
+  const { model, bytes, given } = await readModelBytes(store, ref, what, true);
   return { model, sha256: given || createHash('sha256').update(bytes).digest('hex') };
 }
 
-async function readModelBytes(store: ArtifactStore, ref: ArtifactRef | undefined, what: string): Promise<{ model: ModelProto; bytes: Uint8Array; given: string }> {
+async function readModelBytes(store: ArtifactStore, ref: ArtifactRef | undefined, what: string, keepSource = false): Promise<{ model: ModelProto; bytes: Uint8Array; given: string }> {
   if (!ref || !ref.uri) throw new InvalidArgument(`${what}: no artifact reference given`);
   const bytes = await store.get(ref);
-  return { model: decodeModel(bytes, `${what} ${ref.uri}`), bytes, given: ref.sha256 };
+  return { model: decodeModel(bytes, `${what} ${ref.uri}`, { keepSource }), bytes, given: ref.sha256 };
 }
 
 export async function writeModel(store: ArtifactStore, model: ModelProto): Promise<ArtifactRef> {

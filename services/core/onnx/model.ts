@@ -9,12 +9,13 @@ import { InvalidArgument, NotFound } from '../errors.js';
 import { writeFilesAtomic } from '../artifacts/atomic.js';
 import { bitsPerElement } from './dtype.js';
 import { toInt64 } from './tensor.js';
+import { keepSource } from './splice.js';
 
 export const TWO_GIB = 2 ** 31;
 const DATA_LOCATION_EXTERNAL = 1;
 
 /** Decodes ONNX bytes. Throws InvalidArgument for anything that is not a well-formed ModelProto. */
-export function decodeModel(bytes: Uint8Array, what = 'model'): ModelProto {
+export function decodeModel(bytes: Uint8Array, what = 'model', opts: { keepSource?: boolean } = {}): ModelProto {
   if (bytes.length === 0) throw new InvalidArgument(`${what}: file is empty, not an ONNX model`);
   let model: ModelProto;
   try {
@@ -25,6 +26,8 @@ export function decodeModel(bytes: Uint8Array, what = 'model'): ModelProto {
   if (!model.graph || (model.irVersion as number) <= 0 || !model.opsetImport || model.opsetImport.length === 0) {
     throw new InvalidArgument(`${what}: not a valid ONNX model (missing graph, ir_version or opset_import)`);
   }
+  // the caller will not change the decoded objects in place: edited copies are spliced from these bytes (splice.ts)
+  if (opts.keepSource) keepSource(model, bytes);
   return model;
 }
 
@@ -57,9 +60,10 @@ export function isExternal(t: TensorProto): boolean {
   return (t.dataLocation as number) === DATA_LOCATION_EXTERNAL;
 }
 
-/** Reads the external data of every tensor into raw_data (one open file per location). */
-export function loadExternalData(model: ModelProto, baseDir: string): void {
+/** Reads the external data of every tensor into raw_data (one open file per location); returns how many tensors had some. */
+export function loadExternalData(model: ModelProto, baseDir: string): number {
   const fds = new Map<string, number>();
+  let loaded = 0;
   try {
     for (const t of allTensors(model.graph as GraphProto)) {
       if (!isExternal(t)) continue;
@@ -87,15 +91,22 @@ export function loadExternalData(model: ModelProto, baseDir: string): void {
       t.rawData = buf;
       t.externalData = [];
       t.dataLocation = 0;
+      loaded++;
     }
   } finally {
     for (const fd of fds.values()) fs.closeSync(fd);
   }
+  return loaded;
 }
 
 export interface LoadOptions {
   /** Load external data into memory (default true). */
   externalData?: boolean;
+  /**
+   * The caller will not change the decoded objects in place: sessions built from edited copies are spliced from the
+   * file's bytes (splice.ts). Not kept where external data was read in (the bytes only point to it).
+   */
+  keepSource?: boolean;
 }
 
 /** Loads a model from a file; external data is read relative to the model's directory. */
@@ -103,8 +114,10 @@ export function loadModel(file: string, opts: LoadOptions = {}): ModelProto {
   if (!fs.existsSync(file)) throw new NotFound(`model file ${file} not found`);
   const stat = fs.statSync(file);
   if (!stat.isFile()) throw new InvalidArgument(`${file} is not a file`);
-  const model = decodeModel(fs.readFileSync(file), file);
-  if (opts.externalData !== false) loadExternalData(model, path.dirname(path.resolve(file)));
+  const bytes = fs.readFileSync(file);
+  const model = decodeModel(bytes, file);
+  const external = opts.externalData !== false ? loadExternalData(model, path.dirname(path.resolve(file))) : 0;
+  if (opts.keepSource && external === 0) keepSource(model, bytes);
   return model;
 }
 
