@@ -192,7 +192,8 @@ export function spliceEdited(edited: ModelProto, original: ModelProto): Uint8Arr
     if (f !== gField) pieces.push({ from: f.start, to: f.end });
     else pieces.push(header(7, graphLen), ...graphPieces);
   }
-  const out = new Uint8Array(size(pieces));
+  // not zero-filled first: every byte is written below
+  const out = Buffer.allocUnsafe(size(pieces));
   let q = 0;
   for (const p of pieces) {
     if (p instanceof Uint8Array) {
