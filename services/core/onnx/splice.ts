@@ -101,19 +101,12 @@ function keysOf(...objs: object[]): Set<string> {
   return keys;
 }
 
-function varintBytes(v: number): number[] {
-  const out: number[] = [];
-  while (v >= 0x80) {
-    out.push((v % 128) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
-}
-
 /** tag and length of a length-delimited field */
 function header(field: number, len: number): Uint8Array {
-  return Uint8Array.from([...varintBytes(field * 8 + 2), ...varintBytes(len)]);
+  const out = new Sink();
+  out.varint(field * 8 + 2);
+  out.varint(len);
+  return out.buf.slice(0, out.pos);
 }
 
 /**
