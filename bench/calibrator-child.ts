@@ -32,6 +32,8 @@ interface Args {
   alwaysCollectHistograms?: boolean;
   /** bare/capture: declare the inputs with the data's dims, as calibrate() does (CaptureSessionOptions.inputDims). */
   fixInputDims?: boolean;
+  /** ort: onnxruntime's memory pattern (its default: on; the calibrator's sessions turn it off, see capture-session.ts) */
+  memPattern?: boolean;
   /** the whole job this many times in one process (see above) */
   repeat?: number;
   /** minmax/entropy: keep the built session between the repeated jobs, as the calibrator service does */
@@ -62,7 +64,7 @@ async function runJob(decoded: ModelProto | undefined): Promise<number> {
     const model = decoded!;
     // the model file's bytes as they are, the calibrator's session settings (level, one thread per core)
     const plan = planCalibration(model, { kind: 'file', path: a.data });
-    const s = await ort.InferenceSession.create(fs.readFileSync(a.model), { graphOptimizationLevel: a.level ?? 'all', executionProviders: ['cpu'], intraOpNumThreads: os.availableParallelism(), logSeverityLevel: 3 });
+    const s = await ort.InferenceSession.create(fs.readFileSync(a.model), { graphOptimizationLevel: a.level ?? 'all', executionProviders: ['cpu'], intraOpNumThreads: os.availableParallelism(), logSeverityLevel: 3, enableMemPattern: a.memPattern ?? true });
     for (let i = 0; i < plan.steps; i++) {
       const feeds: Record<string, ort.Tensor> = {};
       for (const f of plan.feedSteps(i, i + 1)) feeds[f.name] = new ort.Tensor(f.dtype as never, f.data as never, f.dims);
