@@ -133,3 +133,34 @@ test('scaled ranges equal the reduced ones bit for bit, one and four samples per
     assert.deepEqual([u.min, u.max, u.count, u.nanCount, u.infCount], want.get(t), t);
   }
 });
+
+test('scaled range: extremes taken in doubles and rounded once equal float32 arithmetic row by row', () => {
+  // float32 values over a wide range of exponents (products near float32's limits, sums of very different sizes)
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const f = Math.fround;
+  const value = () => f((rnd() < 0.5 ? -1 : 1) * (0.5 + rnd()) * 2 ** Math.floor(rnd() * 120 - 60));
+  for (let round = 0; round < 200; round++) {
+    const [samples, channels] = [1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 5)];
+    const rows = samples * channels;
+    const [lo, hi, a] = [new Float32Array(rows), new Float32Array(rows), new Float32Array(rows)];
+    for (let r = 0; r < rows; r++) {
+      const [u, v] = [value(), value()];
+      [lo[r], hi[r]] = [Math.min(u, v), Math.max(u, v)];
+      a[r] = round % 2 ? Math.abs(value()) : value();
+    }
+    const x = { samples, rows, rest: 3, min: lo, max: hi, finite: true };
+    const factor = { samples, rows, rest: 1, min: a, max: a, finite: true };
+    for (const form of ['product', 'plusProduct'] as const) {
+      // row by row in float32, as onnxruntime computes each element
+      const step = (v: number, m: number) => (form === 'product' ? f(v * m) : f(v + f(v * m)));
+      let [min, max, monotone] = [Infinity, -Infinity, true];
+      for (let r = 0; r < rows; r++) {
+        if (form === 'plusProduct' && !(a[r]! >= 0)) monotone = false;
+        for (const v of [step(lo[r]!, a[r]!), step(hi[r]!, a[r]!)]) [min, max] = [Math.min(min, v), Math.max(max, v)];
+      }
+      const want = monotone && Number.isFinite(min) && Number.isFinite(max) ? { min, max } : undefined;
+      assert.deepEqual(scaledRange(form, x, factor), want, `${form}, round ${round}`);
+    }
+  }
+});

@@ -145,9 +145,13 @@ const rangeOut = new Float64Array(2);
 /**
  * min and max over rows of f32(v * m), or of f32(v + f32(v * m)) with `plus`, for v each row's min and max:
  * into rangeOut. false where `plus` meets a negative (or NaN) m: x + x * m is not monotone then.
+ *
+ * The outer rounding to float32 is done once, on the extremes: rounding is monotone, so the least of the
+ * rounded values is the rounded least. A product of two float32 values is exact in a double, and so is the
+ * double sum of two float32 values up to a rounding that float32 rounding then settles exactly as float32
+ * addition would (53 >= 2 * 24 + 2 bits), so the extremes in doubles round to the float32 results bit for bit.
  */
 function rowsRange(xmin: ArrayLike<number>, xmax: ArrayLike<number>, am: ArrayLike<number>, samples: number, channels: number, sampleStride: number, channelStride: number, plus: boolean): boolean {
-  const f32 = Math.fround;
   let lo = Infinity;
   let hi = -Infinity;
   let r = 0;
@@ -155,16 +159,23 @@ function rowsRange(xmin: ArrayLike<number>, xmax: ArrayLike<number>, am: ArrayLi
     let k = n * sampleStride;
     for (let c = 0; c < channels; c++, r++, k += channelStride) {
       const m = am[k]!;
-      if (plus && !(m >= 0)) return false;
-      const u = plus ? f32(xmin[r]! + f32(xmin[r]! * m)) : f32(xmin[r]! * m);
-      const v = plus ? f32(xmax[r]! + f32(xmax[r]! * m)) : f32(xmax[r]! * m);
+      let u: number;
+      let v: number;
+      if (plus) {
+        if (!(m >= 0)) return false;
+        u = xmin[r]! + Math.fround(xmin[r]! * m);
+        v = xmax[r]! + Math.fround(xmax[r]! * m);
+      } else {
+        u = xmin[r]! * m;
+        v = xmax[r]! * m;
+      }
       const least = u < v ? u : v;
       const most = u < v ? v : u;
       if (least < lo) lo = least;
       if (most > hi) hi = most;
     }
   }
-  rangeOut[0] = lo;
-  rangeOut[1] = hi;
+  rangeOut[0] = Math.fround(lo);
+  rangeOut[1] = Math.fround(hi);
   return true;
 }
