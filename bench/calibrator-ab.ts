@@ -10,7 +10,8 @@
  * opset-13 copy; needs Python's onnxruntime). Default variants: bare inference (onnxruntime-node on the file), then
  * minmax. A variant's json is
  * merged into calibrator-child's arguments (`{"method":"minmax","reductionStepsPerRun":4}`) but for its `nodeFlags`
- * (a list of Node/V8 flags that process starts with: `{"method":"ort","nodeFlags":["--max-semi-space-size=1"]}`), and `@dir` runs it
+ * (a list of Node/V8 flags that process starts with: `{"method":"ort","nodeFlags":["--max-semi-space-size=1"]}`) and
+ * its `env` (added to the environment: `{"method":"ort","env":{"GLIBC_TUNABLES":"glibc.malloc.hugetlb=1"}}`), and `@dir` runs it
  * from another checkout: `git worktree add /tmp/old <commit>`, with node_modules and native/build linked into it.
  * The prepared models and tensor lists are cached in $TMPDIR/modelopt-calib-ab.
  */
@@ -60,14 +61,14 @@ const variants = (variantArgs.length ? variantArgs : ['ort={"method":"ort","leve
   const rest = v.slice(eq + 1);
   const at = rest.lastIndexOf('@');
   const json = at > rest.lastIndexOf('}') ? rest.slice(0, at) : rest;
-  const { nodeFlags, ...args } = JSON.parse(json) as Record<string, unknown> & { nodeFlags?: string[] };
-  return { label: v.slice(0, eq), args, nodeFlags: nodeFlags ?? [], dir: json === rest ? root : path.resolve(rest.slice(at + 1)) };
+  const { nodeFlags, env, ...args } = JSON.parse(json) as Record<string, unknown> & { nodeFlags?: string[]; env?: Record<string, string> };
+  return { label: v.slice(0, eq), args, nodeFlags: nodeFlags ?? [], env: env ?? {}, dir: json === rest ? root : path.resolve(rest.slice(at + 1)) };
 });
 const base = prepared(name);
 const walls = new Map<string, number[]>(variants.map((v) => [v.label, []]));
 for (let r = 0; r < rounds; r++) {
   for (const v of variants) {
-    const p = spawnSync(process.execPath, [...v.nodeFlags, '--import', 'tsx', path.join(v.dir, 'bench', 'calibrator-child.ts'), JSON.stringify({ ...base, ...v.args })], { encoding: 'utf8', cwd: v.dir });
+    const p = spawnSync(process.execPath, [...v.nodeFlags, '--import', 'tsx', path.join(v.dir, 'bench', 'calibrator-child.ts'), JSON.stringify({ ...base, ...v.args })], { encoding: 'utf8', cwd: v.dir, env: { ...process.env, ...v.env } });
     if (p.status !== 0) throw new Error(`${v.label} failed: ${p.stderr.slice(-2000)}`);
     walls.get(v.label)!.push((JSON.parse(p.stdout.trim().split('\n').pop()!) as { wall_s: number }).wall_s);
   }
