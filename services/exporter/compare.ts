@@ -96,16 +96,19 @@ function toNumbers(t: ort.Tensor): ArrayLike<number> {
   return t.data as ArrayLike<number>;
 }
 
-async function create(model: string | Uint8Array, opts: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+async function create(model: string | Uint8Array, level: ort.InferenceSession.SessionOptions['graphOptimizationLevel']): Promise<ort.InferenceSession> {
+  // A comparison runs each session a few times: without the memory pattern, its second run does not fault in a
+  // fresh block as large as a run's peak activations (see the calibrator's capture-session.ts).
+  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: level, enableMemPattern: false };
   return typeof model === 'string' ? ort.InferenceSession.create(model, opts) : ort.InferenceSession.create(model, opts);
 }
 
 async function session(model: string | Uint8Array, what: string): Promise<{ s: ort.InferenceSession; optimized: boolean }> {
   try {
-    return { s: await create(model, {}), optimized: true };
+    return { s: await create(model, 'all'), optimized: true };
   } catch (first) {
     try {
-      return { s: await create(model, { graphOptimizationLevel: 'disabled' }), optimized: false };
+      return { s: await create(model, 'disabled'), optimized: false };
     } catch {
       throw new FailedPrecondition(`onnxruntime cannot load the ${what} model: ${(first as Error).message.split('\n')[0]}`);
     }
