@@ -77,6 +77,13 @@ function fieldsOf(buf: Uint8Array, start: number, end: number): WireField[] | un
 /** A piece of the output: a range of the source, or bytes of its own. */
 type Piece = { from: number; to: number } | Uint8Array;
 
+/** Appends the source range [from, to), joined to the last piece where it follows on (one copy for a run of kept fields). */
+function pushRange(pieces: Piece[], from: number, to: number): void {
+  const last = pieces[pieces.length - 1];
+  if (last !== undefined && !(last instanceof Uint8Array) && last.to === from) last.to = to;
+  else pieces.push({ from, to });
+}
+
 /** Repeated GraphProto fields an edit may replace: their field numbers. */
 const GRAPH_LISTS: Record<string, number> = {
   node: 1,
@@ -160,7 +167,7 @@ export function spliceEdited(edited: ModelProto, original: ModelProto): Uint8Arr
       if (!r) fresh.push(o);
       else {
         flush();
-        pieces.push({ from: r.start, to: r.end });
+        pushRange(pieces, r.start, r.end);
       }
     }
     flush();
@@ -170,10 +177,13 @@ export function spliceEdited(edited: ModelProto, original: ModelProto): Uint8Arr
   const placed = new Set<number>();
   for (const f of gf) {
     const pieces = replaced.get(f.field);
-    if (!pieces) graphPieces.push({ from: f.start, to: f.end });
+    if (!pieces) pushRange(graphPieces, f.start, f.end);
     else if (!placed.has(f.field)) {
       placed.add(f.field);
-      graphPieces.push(...pieces);
+      for (const p of pieces) {
+        if (p instanceof Uint8Array) graphPieces.push(p);
+        else pushRange(graphPieces, p.from, p.to);
+      }
     }
   }
   for (const [field, pieces] of replaced) if (!placed.has(field)) graphPieces.push(...pieces);
@@ -182,7 +192,7 @@ export function spliceEdited(edited: ModelProto, original: ModelProto): Uint8Arr
   const graphLen = size(graphPieces);
   const pieces: Piece[] = [];
   for (const f of top!) {
-    if (f !== gField) pieces.push({ from: f.start, to: f.end });
+    if (f !== gField) pushRange(pieces, f.start, f.end);
     else pieces.push(header(7, graphLen), ...graphPieces);
   }
   // not zero-filled first: every byte is written below
