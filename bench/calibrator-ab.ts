@@ -6,8 +6,8 @@
  *
  *   node --import tsx bench/calibrator-ab.ts <case> [rounds] [label=json[@dir] ...]
  *
- * case: ppocr_cls | ppocr_det | ppocr_rec (graph-analyzer's INT8 list) | ppocr_rec_ort (onnxruntime's list on its
- * opset-13 copy; needs Python's onnxruntime). Default variants: bare inference (onnxruntime-node on the file), then
+ * case: a model of ../shared/models that has calibration data (ppocr_cls, ppocr_det, ppocr_rec, gpt2_small, ...;
+ * graph-analyzer's INT8 list) | ppocr_rec_ort (onnxruntime's list on its opset-13 copy; needs Python's onnxruntime). Default variants: bare inference (onnxruntime-node on the file), then
  * minmax. A variant's json is
  * merged into calibrator-child's arguments (`{"method":"minmax","reductionStepsPerRun":4}`) but for its `nodeFlags`
  * (a list of Node/V8 flags that process starts with: `{"method":"ort","nodeFlags":["--max-semi-space-size=1"]}`) and
@@ -44,15 +44,18 @@ function prepared(name: string): { model: string; data: string; tensors: string 
     } else {
       const p = prepareFile(original);
       saveModel(p.model, model);
-      fs.writeFileSync(tensors, JSON.stringify(analyze(p.model, { quantizeMode: 'int8' }).tensorsToCalibrate));
+      const list = analyze(p.model, { quantizeMode: 'int8' }).tensorsToCalibrate;
+      if (list.length === 0) throw new Error(`graph-analyzer selects no tensor of ${name} for INT8: nothing to calibrate`);
+      fs.writeFileSync(tensors, JSON.stringify(list));
     }
   }
   return { model, data, tensors };
 }
 
 const [name, roundsArg, ...variantArgs] = process.argv.slice(2);
-if (!name || !['ppocr_cls', 'ppocr_det', 'ppocr_rec', 'ppocr_rec_ort'].includes(name)) {
-  console.error('usage: calibrator-ab.ts ppocr_cls|ppocr_det|ppocr_rec|ppocr_rec_ort [rounds] [label=json[@dir] ...]');
+const known = (n: string) => n === 'ppocr_rec_ort' || (fs.existsSync(path.join(SHARED, 'models', `${n}.onnx`)) && fs.existsSync(path.join(SHARED, 'data', `${n}.calib.npz`)));
+if (!name || !known(name)) {
+  console.error('usage: calibrator-ab.ts <model of ../shared/models with calibration data: ppocr_cls, ppocr_det, ...>|ppocr_rec_ort [rounds] [label=json[@dir] ...]');
   process.exit(2);
 }
 const rounds = Number(roundsArg ?? 8);
