@@ -316,13 +316,16 @@ export class ReducingSession {
     private readonly sizedStatically: ReadonlyMap<string, RowView>,
     /** each reduced tensor's Flatten axis: 1 for one row per sample, 2 for one per sample and channel */
     private readonly rowAxes: ReadonlyMap<string, number>,
+    /** the small tensors handed back whole (their values, not row reductions): values per run and dim 0 */
+    private readonly raw: ReadonlyMap<string, { values: number; samples: number }>,
     /** the graph the reduced tensors are computed by, for shapes at each run's feed dims */
     private readonly needed: GraphProto,
     private readonly opset: number,
   ) {}
 
-  /** How a tensor reduced in the graph is cut into rows (undefined for one that is not reduced there). */
-  rowsOf(tensor: string): 'sample' | 'sample and channel' | undefined {
+  /** How a tensor reduced in the graph is cut into rows ('values': handed back whole; undefined for one not reduced there). */
+  rowsOf(tensor: string): 'sample' | 'sample and channel' | 'values' | undefined {
+    if (this.raw.has(tensor)) return 'values';
     const axis = this.rowAxes.get(tensor);
     return axis === undefined ? undefined : axis === 1 ? 'sample' : 'sample and channel';
   }
@@ -344,6 +347,11 @@ export class ReducingSession {
       staticShapes?: boolean;
       /** shapes the caller inferred for feeds of these dims (tensor-shapes.ts): not inferred again */
       knownShapes?: { dims: ReadonlyMap<string, readonly number[]>; shapes: ReadonlyMap<string, Shape> };
+      /**
+       * With `knownShapes` (every run feeds those dims): a tensor of at most this many values per run is handed
+       * back whole instead of reduced (default RAW_VALUES_PER_RUN; 0: none).
+       */
+      rawValuesUpTo?: number;
     } = {},
   ): Promise<ReducingSession> {
     checkCapturable(model, requested);
@@ -432,9 +440,47 @@ export class ReducingSession {
     const rowsPerSample = (s: Shape | undefined): boolean => s !== undefined && s.length >= 1 && s[0]! >= Math.max(2, threads) * MIN_SAMPLE_ROWS_PER_THREAD;
     const sizedStatically = new Map<string, RowView>();
     const rowAxes = new Map<string, number>();
+    // Small tensors at the dims every run feeds go into the vector whole: one Reshape instead of a Flatten and
+    // two or three reductions to build (ppocr_cls: 27 tensors of at most 40 values per sample, 72 of 294 added
+    // nodes, ~5 ms of onnxruntime's build). Not for float16 (a Cast more), min |x|, or a tensor whose channel
+    // rows a scaled range reads, unless each row is one value.
+    const raw = new Map<string, { values: number; samples: number }>();
+    const rawUpTo = opts.rawValuesUpTo ?? RAW_VALUES_PER_RUN;
+    // only where every run feeds the dims the shapes were inferred for: the session's inputs are declared with them
+    const everyRunKnown =
+      opts.knownShapes !== undefined &&
+      opts.inputDims !== undefined &&
+      [...opts.inputDims].every(([name, d]) => {
+        const known = opts.knownShapes!.dims.get(name);
+        return known !== undefined && d.length === known.length && d.every((x, i) => x === known[i]);
+      });
+    if (opts.knownShapes && everyRunKnown && rawUpTo > 0 && !half && !opts.absMin && v >= 5) {
+      const producer = new Map<string, string>();
+      for (const n of needed.node) for (const o of n.output) producer.set(o, n.opType);
+      for (const t of tensors) {
+        const s = opts.knownShapes.shapes.get(t);
+        // not a view's output: ppocr_cls's last tensor, a Reshape of a pooled one, handed back whole made
+        // onnxruntime's first run fault in 38 MB more (a Reshape of a Reshape; its reductions do not)
+        if (!s || VIEW_OPS.has(producer.get(t) ?? '')) continue;
+        const values = prod(s);
+        const oneValueRows = s.length >= 3 && prod(s.slice(2)) === 1;
+        if (s.length >= 1 && values <= rawUpTo && (!rowSources.has(t) || oneValueRows)) raw.set(t, { values, samples: s[0]! });
+      }
+    }
+    let flatShape: string | undefined;
     const parts: string[][] = [];
     for (const [t, k] of byPositionDesc) {
       const p = `${P}_${k}`;
+      if (raw.has(t)) {
+        if (flatShape === undefined) {
+          flatShape = `${P}_flat_shape`;
+          const shapeValue = onnx.TensorProto.create({ name: flatShape, dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [-1] });
+          nodes.push(onnx.NodeProto.create({ opType: 'Constant', output: [flatShape], name: `${flatShape}__node`, attribute: [onnx.AttributeProto.create({ name: 'value', t: shapeValue, type: onnx.AttributeProto.AttributeType.TENSOR })] }) as never);
+        }
+        nodes.push(mk('Reshape', [t, flatShape], `${p}_values`));
+        parts[k] = [`${p}_values`];
+        continue;
+      }
       const rank = ranks.get(t);
       // rows that onnxruntime reduces in parallel: [d0 * d1, rest] where the rank is known to be >= 3 (an
       // NCHW activation becomes one row per sample and channel), else [d0, rest] (a scalar is first made [1],
@@ -489,7 +535,7 @@ export class ReducingSession {
         : `onnxruntime could not load the model with min/max reductions: ${m}`,
     );
     const graphOrder = [...byPositionDesc].reverse().map(([t]) => t);
-    const reducing = new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true, constants, sizedStatically, rowAxes, neededGraph, v);
+    const reducing = new ReducingSession(session, [...requested], tensors, derived, scaled, rowSources, checks, graphOrder, opts.absMin === true, constants, sizedStatically, rowAxes, raw, neededGraph, v);
     if (opts.knownShapes) reducing.rowSizesAt(opts.knownShapes.dims, opts.knownShapes.shapes);
     return reducing;
   }
@@ -512,6 +558,17 @@ export class ReducingSession {
     const sizes = this.sizedStatically.size ? this.rowSizesAt(new Map(feeds.map((f) => [f.name, f.dims]))) : undefined;
     let q = 0;
     for (const name of this.reducedTensors) {
+      const whole = this.raw.get(name);
+      if (whole !== undefined) {
+        // handed back whole: its exact NaN check, and for a scaled range's source or factor its rows (one value each)
+        const { values, samples } = whole;
+        if (holdsNaN(v, q, values)) nanSums.add(name);
+        const all = v.subarray(q, q + values);
+        if (this.rowSources.has(name)) channelRows.set(name, { samples, rows: values, rest: 1, min: all, max: all, finite: false });
+        res.set(name, { min: smallest(v, q, values), max: largest(v, q, values), size: values, finite: false });
+        q += values;
+        continue;
+      }
       const known = sizes?.get(name);
       let rows: number;
       let rest: number;
@@ -546,7 +603,7 @@ export class ReducingSession {
       const red = res.get(name)!;
       const check = this.nanChecks.get(name)!;
       const noNaN =
-        check.kind === 'sum'
+        check.kind === 'sum' || this.raw.has(name)
           ? !nanSums.has(name)
           : check.kind === 'witness'
             ? !nanSums.has(check.witness) && res.get(check.witness)!.size > 0
@@ -598,6 +655,12 @@ export class ReducingSession {
 // The per-row results are folded by small functions of their own: V8 optimises them after a few calls, where a
 // loop inside run() (called once per batch) stayed in the interpreter for most of a short pass (ppocr_cls: ~30 of
 // its ~60 ms of JavaScript per pass).
+
+/** Ops whose output is a view of their input, whose outputs are not handed back whole (see ReducingSession.create). */
+const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
+
+/** Values per run up to which a tensor at known dims is handed back whole rather than reduced (ReducingSession.create). */
+export const RAW_VALUES_PER_RUN = 4096;
 
 /** Rows per thread from which a tensor of rank >= 3 is reduced one row per sample instead of per sample and channel. */
 const MIN_SAMPLE_ROWS_PER_THREAD = 2;

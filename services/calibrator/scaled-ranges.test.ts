@@ -5,7 +5,8 @@ import { graphConstants } from './derived-ranges.js';
 import { knownRanks } from './tensor-ranks.js';
 import { ReducingSession } from './capture-session.js';
 import { collectStatistics } from './calibrate.js';
-import { DataType, onnx, type ModelProto } from '../core/onnx/index.js';
+import { DataType, defaultOpset, onnx, type ModelProto } from '../core/onnx/index.js';
+import { inferShapes } from './tensor-shapes.js';
 import { dvi, exactStatistics } from '../../test/helpers/calib-models.js';
 import { buildModel, makeNode, weight } from '../../test/helpers/tiny-models.js';
 
@@ -162,5 +163,44 @@ test('scaled range: extremes taken in doubles and rounded once equal float32 ari
       const want = monotone && Number.isFinite(min) && Number.isFinite(max) ? { min, max } : undefined;
       assert.deepEqual(scaledRange(form, x, factor), want, `${form}, round ${round}`);
     }
+  }
+});
+
+test('small tensors handed back whole give the ranges, sizes and NaN checks of their reductions bit for bit', async () => {
+  const model = seModel();
+  const dims = new Map<string, number[]>([['x', [4, 4, 5, 6]], ['y', [1, 4, 5, 6]], ['z', [4, 1, 5, 6]]]);
+  const knownShapes = { dims, shapes: inferShapes(model.graph!, dims, defaultOpset(model)) };
+  const whole = await ReducingSession.create(model, TENSORS, { inputDims: dims, knownShapes });
+  const reduced = await ReducingSession.create(model, TENSORS, { inputDims: dims, knownShapes, rawValuesUpTo: 0 });
+  // no dims fixed: nothing handed back whole
+  const dynamic = await ReducingSession.create(model, TENSORS, { knownShapes });
+  try {
+    // the factors (one value per sample and channel) are handed back whole and their values are the rows the
+    // scaled ranges read; x's rows of 30 values are still reduced
+    for (const t of ['a', 'b', 'g', 'sig', 'w', 'y']) assert.equal(whole.rowsOf(t), 'values', t);
+    for (const t of ['x', 'z']) assert.equal(whole.rowsOf(t), 'sample and channel', t);
+    for (const t of ['a', 'sig']) assert.notEqual(reduced.rowsOf(t), 'values', t);
+    for (const t of ['a', 'sig']) assert.notEqual(dynamic.rowsOf(t), 'values', t);
+    for (const nanAt of [-1, 17, 300]) {
+      const x = Float32Array.from({ length: 480 }, (_, i) => Math.fround(Math.sin(i * 0.91) * 3 + (i % 7) * 0.01));
+      if (nanAt >= 0) x[nanAt] = NaN;
+      const feeds = [
+        { name: 'x', dtype: 'float32' as const, dims: [4, 4, 5, 6], data: x },
+        { name: 'y', dtype: 'float32' as const, dims: [1, 4, 5, 6], data: x.subarray(0, 120) },
+        { name: 'z', dtype: 'float32' as const, dims: [4, 1, 5, 6], data: x.subarray(0, 120) },
+      ];
+      const [a, b] = [await whole.run(feeds), await reduced.run(feeds)];
+      for (const t of TENSORS) {
+        const [u, w] = [a.get(t)!, b.get(t)!];
+        assert.equal(u.finite, w.finite, `${t}, NaN at ${nanAt}`);
+        assert.equal(u.size, w.size, `${t}, NaN at ${nanAt}`);
+        // a tensor that may hold NaN is fetched and counted exactly by the caller: only its flag matters
+        if (w.finite) assert.deepEqual(u, w, `${t}, NaN at ${nanAt}`);
+      }
+      if (nanAt >= 0) for (const t of ['x', 'a', 'sig', 'w', 's']) assert.equal(a.get(t)!.finite, false, `${t} after NaN in x`);
+      else for (const t of TENSORS.filter((u) => u !== 'm' && u !== 'q')) assert.equal(a.get(t)!.finite, true, t);
+    }
+  } finally {
+    await Promise.all([whole.release(), reduced.release(), dynamic.release()]);
   }
 });
