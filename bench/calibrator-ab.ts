@@ -7,9 +7,9 @@
  *   node --import tsx bench/calibrator-ab.ts <case> [rounds] [label=json[@dir] ...]
  *
  * case: a model of ../shared/models that has calibration data (ppocr_cls, ppocr_det, ppocr_rec, gpt2_small, ...;
- * graph-analyzer's INT8 list) | ppocr_rec_ort (onnxruntime's list on its opset-13 copy; needs Python's onnxruntime). Default variants: bare inference (onnxruntime-node on the file), then
- * minmax. A variant's json is
- * merged into calibrator-child's arguments (`{"method":"minmax","reductionStepsPerRun":4}`) but for its `nodeFlags`
+ * graph-analyzer's INT8 list) | ppocr_rec_ort (onnxruntime's list on its opset-13 copy; needs Python's onnxruntime).
+ * Default variants: bare inference (onnxruntime-node on the file), then minmax. A variant's json is merged into
+ * calibrator-child's arguments (`{"method":"minmax","reductionStepsPerRun":4}`) but for its `nodeFlags`
  * (a list of Node/V8 flags that process starts with: `{"method":"ort","nodeFlags":["--max-semi-space-size=1"]}`) and
  * its `env` (added to the environment: `{"method":"ort","env":{"GLIBC_TUNABLES":"glibc.malloc.hugetlb=1"}}`), and `@dir` runs it
  * from another checkout: `git worktree add /tmp/old <commit>`, with node_modules and native/build linked into it.

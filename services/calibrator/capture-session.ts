@@ -446,19 +446,20 @@ export class ReducingSession {
     // rows a scaled range reads, unless each row is one value.
     const raw = new Map<string, { values: number; samples: number }>();
     const rawUpTo = opts.rawValuesUpTo ?? RAW_VALUES_PER_RUN;
+    const known = opts.knownShapes;
     // only where every run feeds the dims the shapes were inferred for: the session's inputs are declared with them
     const everyRunKnown =
-      opts.knownShapes !== undefined &&
+      known !== undefined &&
       opts.inputDims !== undefined &&
       [...opts.inputDims].every(([name, d]) => {
-        const known = opts.knownShapes!.dims.get(name);
-        return known !== undefined && d.length === known.length && d.every((x, i) => x === known[i]);
+        const k = known.dims.get(name);
+        return k !== undefined && d.length === k.length && d.every((x, i) => x === k[i]);
       });
-    if (opts.knownShapes && everyRunKnown && rawUpTo > 0 && !half && !opts.absMin && v >= 5) {
+    if (known && everyRunKnown && rawUpTo > 0 && !half && !opts.absMin && v >= 5) {
       const producer = new Map<string, string>();
       for (const n of needed.node) for (const o of n.output) producer.set(o, n.opType);
       for (const t of tensors) {
-        const s = opts.knownShapes.shapes.get(t);
+        const s = known.shapes.get(t);
         // not a view's output: ppocr_cls's last tensor, a Reshape of a pooled one, handed back whole made
         // onnxruntime's first run fault in 38 MB more (a Reshape of a Reshape; its reductions do not)
         if (!s || VIEW_OPS.has(producer.get(t) ?? '')) continue;
@@ -467,17 +468,12 @@ export class ReducingSession {
         if (s.length >= 1 && values <= rawUpTo && (!rowSources.has(t) || oneValueRows)) raw.set(t, { values, samples: s[0]! });
       }
     }
-    let flatShape: string | undefined;
     const parts: string[][] = [];
     for (const [t, k] of byPositionDesc) {
       const p = `${P}_${k}`;
       if (raw.has(t)) {
-        if (flatShape === undefined) {
-          flatShape = `${P}_flat_shape`;
-          const shapeValue = onnx.TensorProto.create({ name: flatShape, dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [-1] });
-          nodes.push(onnx.NodeProto.create({ opType: 'Constant', output: [flatShape], name: `${flatShape}__node`, attribute: [onnx.AttributeProto.create({ name: 'value', t: shapeValue, type: onnx.AttributeProto.AttributeType.TENSOR })] }) as never);
-        }
-        nodes.push(mk('Reshape', [t, flatShape], `${p}_values`));
+        // the int64 [-1] that axisInput makes for axis -1 is also Reshape's shape for "all values in one row"
+        nodes.push(mk('Reshape', [t, axisInput(-1)], `${p}_values`));
         parts[k] = [`${p}_values`];
         continue;
       }
